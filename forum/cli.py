@@ -1,0 +1,175 @@
+"""The ``forum`` command: a Flask CLI group with the forum's own commands.
+
+``forum init`` · ``forum run`` · ``forum demo`` · ``forum create-admin`` · ``forum db upgrade``
+· ``forum backup`` / ``forum restore``. Problems with the instance (missing, no secret key,
+database not set up or unreachable) are reported in one line, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, routes_command, shell_command
+from flask_migrate.cli import db as db_group
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from forum import __version__
+from forum.config import default_instance_path
+
+
+def _create_app(*_args, **_kwargs):
+    from forum.app import create_app
+
+    return create_app()
+
+
+@click.group(
+    cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False
+)
+@click.version_option(__version__, prog_name="forum (Shequn)")
+def cli() -> None:
+    """Shequn (社群) community forum server."""
+
+
+cli.add_command(db_group)
+cli.add_command(shell_command)
+cli.add_command(routes_command)
+
+
+def write_instance_config(instance: Path) -> Path:
+    """Create ``instance/`` with a ``config.py`` holding a fresh secret key (kept if present)."""
+    instance.mkdir(parents=True, exist_ok=True)
+    (instance / "uploads").mkdir(exist_ok=True)
+    config = instance / "config.py"
+    if not config.exists():
+        config.write_text(
+            "# Shequn instance configuration. Keep this file secret.\n"
+            f"SECRET_KEY = {secrets.token_hex(32)!r}\n",
+            encoding="utf-8",
+        )
+        config.chmod(0o600)
+    return config
+
+
+def initialise(app) -> None:
+    """Bring the database to the newest schema and create the built-in data."""
+    from flask_migrate import upgrade
+
+    from forum.services.setup import ensure_defaults
+
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        ensure_defaults()
+
+
+@cli.command("init", with_appcontext=False)
+def init_command() -> None:
+    """Create instance/ (secret key, database) or upgrade an existing one."""
+    from forum.app import create_app
+
+    instance = default_instance_path()
+    config = write_instance_config(instance)
+    app = create_app()
+    initialise(app)
+    click.echo(
+        f"instance ready: {instance} (config: {config.name}, database: {app.config['DATABASE_URL']})"
+    )
+
+
+def _serve(app, host: str, port: int) -> None:
+    from werkzeug.serving import run_simple
+
+    click.echo(f" * Shequn {__version__} serving on http://{host}:{port}  (Ctrl+C stops)")
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+
+
+@cli.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def run_command(host: str, port: int) -> None:
+    """Serve the forum (threaded server; use gunicorn for production)."""
+    _check_database(current_app)
+    _serve(current_app._get_current_object(), host, port)
+
+
+@cli.command("demo", with_appcontext=False)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Seed only, do not start the server.")
+def demo_command(host: str, port: int, no_serve: bool) -> None:
+    """Initialise if needed, seed the demo community once, then serve it."""
+    from forum.app import create_app
+    from forum.demo import DEMO_ADMIN, DEMO_PASSWORD, is_seeded, seed_demo
+
+    write_instance_config(default_instance_path())
+    app = create_app()
+    initialise(app)
+    with app.app_context():
+        if is_seeded():
+            click.echo("demo community already seeded")
+        else:
+            click.echo("seeding the demo community …")
+            stats = seed_demo(progress=click.echo)
+            click.echo(
+                f"seeded {stats['members']} members, {stats['boards']} boards, "
+                f"{stats['threads']} threads, {stats['posts']} posts"
+            )
+    click.echo(f" * admin login: {DEMO_ADMIN} / {DEMO_PASSWORD}")
+    if not no_serve:
+        _serve(app, host, port)
+
+
+@cli.command("create-admin")
+@click.argument("username")
+@click.argument("email")
+@click.password_option()
+def create_admin_command(username: str, email: str, password: str) -> None:
+    """Create a member in the admin group."""
+    from forum.services.errors import ServiceError
+    from forum.services.members import create_member
+
+    _check_database(current_app)
+    try:
+        member = create_member(username, email, password, groups=("admin",))
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"admin {member.username} created")
+
+
+def _check_database(app) -> None:
+    """One clear line if the database is not set up, instead of a traceback later."""
+    from sqlalchemy import inspect
+
+    from forum.extensions import db
+
+    with app.app_context():
+        try:
+            tables = set(inspect(db.engine).get_table_names())
+        except OperationalError as exc:
+            raise click.ClickException(f"cannot open the database: {exc.orig}") from None
+        if "member" not in tables or "site_state" not in tables:
+            raise click.ClickException("the database is not set up: run `forum init`")
+
+
+def main() -> None:
+    """Console-script entry point: turn instance problems into one-line errors."""
+    from forum.app import InstanceError
+
+    try:
+        cli.main(prog_name="forum")
+    except InstanceError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    except (OperationalError, ProgrammingError) as exc:
+        click.echo(
+            f"Error: database problem ({exc.orig}); is the instance set up? run `forum init`",
+            err=True,
+        )
+        sys.exit(1)
+
+
+__all__ = ["cli", "main"]

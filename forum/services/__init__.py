@@ -1,0 +1,1 @@
+"""The forum's rules, callable without HTTP. Views call these; these never import ``forum.web``."""

@@ -1,0 +1,469 @@
+"""Threads and posts: start, reply, edit, delete, restore, lock, pin, move.
+
+Every write keeps the denormalised counters (board, thread, member) right in the same
+transaction with atomic ``UPDATE … SET n = n + 1`` statements, so concurrent posts never lose
+a count. A reply takes its number from ``UPDATE thread SET last_number = last_number + 1
+… RETURNING last_number``: two replies at once can never get the same number.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+
+from forum.extensions import db
+from forum.markup import mention_candidates, render
+from forum.models import Board, Member, Post, PostRevision, Thread, ThreadRead
+from forum.models.base import utcnow
+from forum.services import permissions
+from forum.services.errors import NotFound, PermissionDenied, ServiceError
+
+TITLE_MAX = 120
+BODY_MAX = 50_000
+
+
+def _render(source: str) -> str:
+    names = mention_candidates(source)
+    known: set[str] = set()
+    if names:
+        known = set(
+            db.session.execute(
+                select(Member.username_key).where(Member.username_key.in_(names))
+            ).scalars()
+        )
+    return render(source, known)
+
+
+def validate_title(title: str) -> str:
+    """The cleaned title, or :class:`ServiceError` on the ``title`` field."""
+    title = " ".join((title or "").split())
+    if len(title) < 2:
+        raise ServiceError(_("The title needs at least 2 characters."), "title")
+    if len(title) > TITLE_MAX:
+        raise ServiceError(_("The title has at most %(n)d characters.", n=TITLE_MAX), "title")
+    return title
+
+
+def validate_body(body: str) -> str:
+    """The post text with trailing space removed, or :class:`ServiceError` on ``body``."""
+    body = (body or "").rstrip()
+    if not body.strip():
+        raise ServiceError(_("The post is empty."), "body")
+    if len(body) > BODY_MAX:
+        raise ServiceError(_("A post has at most %(n)d characters.", n=BODY_MAX), "body")
+    return body
+
+
+def get_board(slug: str, member: Member | None) -> Board:
+    """The board with this slug if ``member`` may view it, else :class:`NotFound`."""
+    board = db.session.execute(select(Board).where(Board.slug == slug)).scalar_one_or_none()
+    if board is None or not permissions.can(member, "view", board.id):
+        raise NotFound("board")
+    return board
+
+
+def get_thread(thread_id: int, member: Member | None) -> Thread:
+    """The thread (with its board loaded) if ``member`` may read it.
+
+    :class:`NotFound` when the board is invisible or the thread deleted (moderators still
+    see deleted threads); :class:`PermissionDenied` when the board is visible but not readable.
+    """
+    row = db.session.execute(
+        select(Thread, Board).join(Board, Thread.board_id == Board.id).where(Thread.id == thread_id)
+    ).first()
+    if row is None:
+        raise NotFound("thread")
+    thread, board = row
+    set_committed_value(thread, "board", board)
+    permissions.require(member, "read", board.id)
+    if thread.deleted_at is not None and not permissions.is_moderator(member, board.id):
+        raise NotFound("thread")
+    return thread
+
+
+def get_post(post_id: int, member: Member | None) -> Post:
+    """The post if ``member`` may read its thread (deleted posts: moderators and author)."""
+    post = db.session.get(Post, post_id)
+    if post is None:
+        raise NotFound("post")
+    set_committed_value(post, "thread", get_thread(post.thread_id, member))
+    return post
+
+
+def create_thread(
+    author: Member, board: Board, title: str, body: str, kind: str = "discussion"
+) -> Thread:
+    """Start a thread with its first post. Commits and returns the thread."""
+    permissions.require(author, "start_thread", board.id)
+    if kind not in board.kinds:
+        raise ServiceError(_("This board does not allow this kind of thread."), "kind")
+    title = validate_title(title)
+    body = validate_body(body)
+    now = utcnow()
+    thread = Thread(
+        board_id=board.id,
+        author_id=author.id,
+        kind=kind,
+        title=title,
+        created_at=now,
+        last_post_at=now,
+        last_number=1,
+        last_poster_name=author.name,
+    )
+    db.session.add(thread)
+    db.session.flush()
+    post = Post(
+        thread_id=thread.id,
+        number=1,
+        author_id=author.id,
+        source=body,
+        html=_render(body),
+        created_at=now,
+    )
+    db.session.add(post)
+    db.session.flush()
+    thread.first_post_id = post.id
+    thread.last_post_id = post.id
+    db.session.execute(
+        update(Board)
+        .where(Board.id == board.id)
+        .values(
+            thread_count=Board.thread_count + 1,
+            post_count=Board.post_count + 1,
+            last_thread_id=thread.id,
+            last_post_id=post.id,
+            last_post_at=now,
+            last_poster_name=author.name,
+            last_thread_title=title,
+        )
+    )
+    db.session.execute(
+        update(Member)
+        .where(Member.id == author.id)
+        .values(post_count=Member.post_count + 1, thread_count=Member.thread_count + 1)
+    )
+    db.session.commit()
+    return thread
+
+
+def reply(author: Member, thread: Thread, body: str) -> Post:
+    """Add a post to ``thread``. Locked threads take replies from moderators only. Commits."""
+    permissions.require(author, "reply", thread.board_id)
+    moderator = permissions.is_moderator(author, thread.board_id)
+    if thread.deleted_at is not None and not moderator:
+        raise NotFound("thread")
+    if thread.is_locked and not moderator:
+        raise PermissionDenied(_("This thread is locked."))
+    body = validate_body(body)
+    now = utcnow()
+    number = db.session.execute(
+        update(Thread)
+        .where(Thread.id == thread.id)
+        .values(
+            last_number=Thread.last_number + 1,
+            reply_count=Thread.reply_count + 1,
+            last_post_at=now,
+            last_poster_name=author.name,
+        )
+        .returning(Thread.last_number)
+    ).scalar_one()
+    post = Post(
+        thread_id=thread.id,
+        number=number,
+        author_id=author.id,
+        source=body,
+        html=_render(body),
+        created_at=now,
+    )
+    db.session.add(post)
+    db.session.flush()
+    db.session.execute(update(Thread).where(Thread.id == thread.id).values(last_post_id=post.id))
+    db.session.execute(
+        update(Board)
+        .where(Board.id == thread.board_id)
+        .values(
+            post_count=Board.post_count + 1,
+            last_thread_id=thread.id,
+            last_post_id=post.id,
+            last_post_at=now,
+            last_poster_name=author.name,
+            last_thread_title=thread.title,
+        )
+    )
+    db.session.execute(
+        update(Member).where(Member.id == author.id).values(post_count=Member.post_count + 1)
+    )
+    db.session.commit()
+    db.session.refresh(thread)
+    return post
+
+
+def can_edit(member: Member | None, post: Post, thread: Thread) -> bool:
+    """Authors edit their own posts while the thread is open; moderators edit any post."""
+    if member is None or not getattr(member, "is_authenticated", False):
+        return False
+    if permissions.is_moderator(member, thread.board_id):
+        return True
+    return (
+        post.author_id == member.id
+        and post.deleted_at is None
+        and not thread.is_locked
+        and permissions.can(member, "reply", thread.board_id)
+    )
+
+
+def edit_post(editor: Member, post: Post, body: str, title: str | None = None) -> Post:
+    """Change a post's text (and the thread title for a first post), keeping the old text as a
+    revision. Commits."""
+    thread = db.session.get(Thread, post.thread_id)
+    if not can_edit(editor, post, thread):
+        raise PermissionDenied(_("You may not edit this post."))
+    body = validate_body(body)
+    new_title = validate_title(title) if (title is not None and post.number == 1) else None
+    if body == post.source and (new_title is None or new_title == thread.title):
+        return post
+    count = db.session.execute(
+        select(func.count()).select_from(PostRevision).where(PostRevision.post_id == post.id)
+    ).scalar_one()
+    if count == 0:  # keep the original as revision 1
+        db.session.add(
+            PostRevision(
+                post_id=post.id,
+                revision=1,
+                source=post.source,
+                title=thread.title if post.number == 1 else None,
+                editor_id=post.author_id,
+                created_at=post.created_at,
+            )
+        )
+        count = 1
+    post.source = body
+    post.html = _render(body)
+    post.edited_at = utcnow()
+    post.edit_count += 1
+    if new_title is not None:
+        thread.title = new_title
+    db.session.add(
+        PostRevision(
+            post_id=post.id,
+            revision=count + 1,
+            source=body,
+            title=thread.title if post.number == 1 else None,
+            editor_id=editor.id,
+        )
+    )
+    db.session.commit()
+    return post
+
+
+def revisions(post: Post) -> list[PostRevision]:
+    """A post's revisions, oldest first (empty when it was never edited)."""
+    return list(
+        db.session.execute(
+            select(PostRevision)
+            .where(PostRevision.post_id == post.id)
+            .order_by(PostRevision.revision)
+        ).scalars()
+    )
+
+
+def _refresh_last_post(thread: Thread) -> None:
+    last = db.session.execute(
+        select(Post.id, Post.created_at, Member.display_name, Member.username)
+        .join(Member, Post.author_id == Member.id)
+        .where(Post.thread_id == thread.id, Post.deleted_at.is_(None))
+        .order_by(Post.number.desc())
+        .limit(1)
+    ).first()
+    if last is not None:
+        thread.last_post_id = last.id
+        thread.last_post_at = last.created_at
+        thread.last_poster_name = last.display_name or last.username
+
+
+def _refresh_board_last(board_id: int) -> None:
+    last = db.session.execute(
+        select(Thread)
+        .where(Thread.board_id == board_id, Thread.deleted_at.is_(None))
+        .order_by(Thread.last_post_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    values = {
+        "last_thread_id": last.id if last else None,
+        "last_post_id": last.last_post_id if last else None,
+        "last_post_at": last.last_post_at if last else None,
+        "last_poster_name": last.last_poster_name if last else "",
+        "last_thread_title": last.title if last else "",
+    }
+    db.session.execute(update(Board).where(Board.id == board_id).values(**values))
+
+
+def delete_post(member: Member, post: Post) -> None:
+    """Soft-delete a post (its number stays). Deleting the first post deletes the thread.
+
+    Authors may delete their own replies; moderators anything. Commits.
+    """
+    thread = db.session.get(Thread, post.thread_id)
+    moderator = permissions.is_moderator(member, thread.board_id)
+    if not moderator and (post.author_id != member.id or post.number == 1 or thread.is_locked):
+        raise PermissionDenied(_("You may not delete this post."))
+    if post.number == 1:
+        return delete_thread(member, thread)
+    if post.deleted_at is not None:
+        return
+    post.deleted_at = utcnow()
+    post.deleted_by_id = member.id
+    thread.reply_count -= 1
+    db.session.execute(
+        update(Board).where(Board.id == thread.board_id).values(post_count=Board.post_count - 1)
+    )
+    db.session.execute(
+        update(Member).where(Member.id == post.author_id).values(post_count=Member.post_count - 1)
+    )
+    db.session.flush()
+    _refresh_last_post(thread)
+    db.session.flush()
+    _refresh_board_last(thread.board_id)
+    db.session.commit()
+
+
+def restore_post(member: Member, post: Post) -> None:
+    """Undo a soft delete (moderators). Commits."""
+    thread = db.session.get(Thread, post.thread_id)
+    if not permissions.is_moderator(member, thread.board_id):
+        raise PermissionDenied(_("You may not restore this post."))
+    if post.number == 1:
+        return restore_thread(member, thread)
+    if post.deleted_at is None:
+        return
+    post.deleted_at = None
+    post.deleted_by_id = None
+    thread.reply_count += 1
+    db.session.execute(
+        update(Board).where(Board.id == thread.board_id).values(post_count=Board.post_count + 1)
+    )
+    db.session.execute(
+        update(Member).where(Member.id == post.author_id).values(post_count=Member.post_count + 1)
+    )
+    db.session.flush()
+    _refresh_last_post(thread)
+    db.session.flush()
+    _refresh_board_last(thread.board_id)
+    db.session.commit()
+
+
+def _live_post_count(thread: Thread) -> int:
+    return thread.reply_count + 1
+
+
+def delete_thread(member: Member, thread: Thread) -> None:
+    """Soft-delete a whole thread (moderators). Counters leave the board. Commits."""
+    if not permissions.is_moderator(member, thread.board_id):
+        raise PermissionDenied(_("You may not delete this thread."))
+    if thread.deleted_at is not None:
+        return
+    thread.deleted_at = utcnow()
+    db.session.execute(
+        update(Board)
+        .where(Board.id == thread.board_id)
+        .values(
+            thread_count=Board.thread_count - 1,
+            post_count=Board.post_count - _live_post_count(thread),
+        )
+    )
+    db.session.execute(
+        update(Member)
+        .where(Member.id == thread.author_id)
+        .values(thread_count=Member.thread_count - 1)
+    )
+    db.session.flush()
+    _refresh_board_last(thread.board_id)
+    db.session.commit()
+
+
+def restore_thread(member: Member, thread: Thread) -> None:
+    """Undo :func:`delete_thread` (moderators). Commits."""
+    if not permissions.is_moderator(member, thread.board_id):
+        raise PermissionDenied(_("You may not restore this thread."))
+    if thread.deleted_at is None:
+        return
+    thread.deleted_at = None
+    db.session.execute(
+        update(Board)
+        .where(Board.id == thread.board_id)
+        .values(
+            thread_count=Board.thread_count + 1,
+            post_count=Board.post_count + _live_post_count(thread),
+        )
+    )
+    db.session.execute(
+        update(Member)
+        .where(Member.id == thread.author_id)
+        .values(thread_count=Member.thread_count + 1)
+    )
+    db.session.flush()
+    _refresh_board_last(thread.board_id)
+    db.session.commit()
+
+
+def set_locked(member: Member, thread: Thread, locked: bool) -> None:
+    """Lock or unlock a thread (moderators). Commits."""
+    if not permissions.is_moderator(member, thread.board_id):
+        raise PermissionDenied(_("Only moderators may lock threads."))
+    thread.status = "locked" if locked else "open"
+    db.session.commit()
+
+
+def set_pinned(member: Member, thread: Thread, pinned: bool) -> None:
+    """Pin a thread to the top of its board, or unpin it (moderators). Commits."""
+    if not permissions.is_moderator(member, thread.board_id):
+        raise PermissionDenied(_("Only moderators may pin threads."))
+    thread.pinned = pinned
+    db.session.commit()
+
+
+def move_thread(member: Member, thread: Thread, target: Board) -> None:
+    """Move a thread to another board; both boards' counters follow (moderators of both)."""
+    if not (
+        permissions.is_moderator(member, thread.board_id)
+        and permissions.is_moderator(member, target.id)
+    ):
+        raise PermissionDenied(_("You need to moderate both boards to move a thread."))
+    if target.id == thread.board_id:
+        return
+    source_id = thread.board_id
+    live = thread.deleted_at is None
+    thread.board_id = target.id
+    if live:
+        n = _live_post_count(thread)
+        db.session.execute(
+            update(Board)
+            .where(Board.id == source_id)
+            .values(thread_count=Board.thread_count - 1, post_count=Board.post_count - n)
+        )
+        db.session.execute(
+            update(Board)
+            .where(Board.id == target.id)
+            .values(thread_count=Board.thread_count + 1, post_count=Board.post_count + n)
+        )
+    db.session.flush()
+    _refresh_board_last(source_id)
+    _refresh_board_last(target.id)
+    db.session.commit()
+
+
+def mark_read(member: Member, thread: Thread, number: int) -> None:
+    """Remember that ``member`` has seen ``thread`` up to post ``number``. Commits."""
+    row = db.session.get(ThreadRead, (member.id, thread.id))
+    if row is None:
+        db.session.add(ThreadRead(member_id=member.id, thread_id=thread.id, last_number=number))
+    elif row.last_number >= number:
+        return
+    else:
+        row.last_number = number
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same member's other tab inserted the row first
+        db.session.rollback()

@@ -1,0 +1,128 @@
+"""Read-side queries for pages. Each returns what a page needs in a fixed number of queries,
+whatever the number of boards, threads, posts or members (tests assert the counts)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
+
+from forum.extensions import db
+from forum.models import Board, Category, Member, Post, Thread, ThreadRead
+from forum.services import permissions
+
+
+@dataclass
+class CategoryRow:
+    """A category heading and its visible boards."""
+
+    category: Category
+    boards: list[Board]
+
+
+def board_index(member: Member | None) -> list[CategoryRow]:
+    """Categories with the boards ``member`` may view, in order (one query)."""
+    visible = permissions.visible_board_ids(member, "view")
+    rows = db.session.execute(
+        select(Board, Category)
+        .join(Category, Board.category_id == Category.id)
+        .order_by(Category.position, Category.id, Board.position, Board.id)
+    ).all()
+    result: list[CategoryRow] = []
+    for board, category in rows:
+        if board.id not in visible:
+            continue
+        if not result or result[-1].category.id != category.id:
+            result.append(CategoryRow(category, []))
+        result[-1].boards.append(board)
+    return result
+
+
+def per_page_posts() -> int:
+    return int(current_app.config["POSTS_PER_PAGE"])
+
+
+def thread_pages(thread: Thread) -> int:
+    """How many pages the thread has (pages are ranges of post numbers)."""
+    return max(1, math.ceil(thread.last_number / per_page_posts()))
+
+
+def page_of_number(number: int) -> int:
+    """The page a post number is on."""
+    return (number - 1) // per_page_posts() + 1
+
+
+def thread_posts(thread: Thread, page: int) -> list[Post]:
+    """The posts numbered on ``page`` with their authors: one indexed range query."""
+    size = per_page_posts()
+    first = (page - 1) * size + 1
+    return list(
+        db.session.execute(
+            select(Post)
+            .join(Member, Post.author_id == Member.id)
+            .options(contains_eager(Post.author))
+            .where(Post.thread_id == thread.id, Post.number.between(first, first + size - 1))
+            .order_by(Post.number)
+        ).scalars()
+    )
+
+
+def board_threads(board: Board, page: int, moderator: bool = False) -> tuple[list[Thread], int]:
+    """One page of a board's threads (pinned first, then latest activity) and the page count."""
+    size = int(current_app.config["THREADS_PER_PAGE"])
+    stmt = (
+        select(Thread)
+        .join(Member, Thread.author_id == Member.id)
+        .options(contains_eager(Thread.author))
+        .where(Thread.board_id == board.id)
+        .order_by(Thread.pinned.desc(), Thread.last_post_at.desc())
+        .limit(size)
+        .offset((page - 1) * size)
+    )
+    if not moderator:
+        stmt = stmt.where(Thread.deleted_at.is_(None))
+    threads = list(db.session.execute(stmt).scalars())
+    return threads, max(1, math.ceil(board.thread_count / size))
+
+
+def read_marks(member: Member | None, thread_ids: list[int]) -> dict[int, int]:
+    """thread id → last post number ``member`` has read (one query; empty for guests)."""
+    if member is None or not getattr(member, "is_authenticated", False) or not thread_ids:
+        return {}
+    return dict(
+        db.session.execute(
+            select(ThreadRead.thread_id, ThreadRead.last_number).where(
+                ThreadRead.member_id == member.id, ThreadRead.thread_id.in_(thread_ids)
+            )
+        ).all()
+    )
+
+
+def recent_threads(author: Member, viewer: Member | None, limit: int = 10) -> list[Thread]:
+    """``author``'s latest threads in boards ``viewer`` may read (one query)."""
+    visible = permissions.visible_board_ids(viewer, "read")
+    if not visible:
+        return []
+    return list(
+        db.session.execute(
+            select(Thread)
+            .join(Board, Thread.board_id == Board.id)
+            .options(contains_eager(Thread.board))
+            .where(
+                Thread.author_id == author.id,
+                Thread.deleted_at.is_(None),
+                Thread.board_id.in_(visible),
+            )
+            .order_by(Thread.created_at.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def boards_for_composer(member: Member | None) -> list[Board]:
+    """Boards where ``member`` may start a thread, in index order."""
+    allowed = permissions.visible_board_ids(member, "start_thread")
+    return [b for row in board_index(member) for b in row.boards if b.id in allowed]

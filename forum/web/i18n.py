@@ -1,0 +1,46 @@
+"""Language and time zone of the current request."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_login import current_user
+
+from forum.services import site
+
+SUPPORTED = ("zh_Hans", "zh_Hant", "en")
+#: Accept-Language tags → our locales (browsers send zh-CN, zh-TW, zh-HK, zh-Hant …).
+_ALIASES = {
+    "zh": "zh_Hans", "zh-cn": "zh_Hans", "zh-sg": "zh_Hans", "zh-hans": "zh_Hans",
+    "zh-hans-cn": "zh_Hans", "zh-tw": "zh_Hant", "zh-hk": "zh_Hant", "zh-mo": "zh_Hant",
+    "zh-hant": "zh_Hant", "zh-hant-tw": "zh_Hant", "zh-hant-hk": "zh_Hant", "en": "en",
+}  # fmt: skip
+
+
+def _from_accept_language() -> str | None:
+    for value, _quality in request.accept_languages:
+        tag = value.lower().replace("_", "-")
+        if tag in _ALIASES:
+            return _ALIASES[tag]
+        prefix = tag.split("-")[0]
+        if prefix == "en":
+            return "en"
+        if prefix == "zh":
+            return "zh_Hant" if any(p in tag for p in ("tw", "hk", "mo", "hant")) else "zh_Hans"
+    return None
+
+
+def select_locale() -> str:
+    """The member's own setting, else ``?lang=``/cookie, else the browser's, else the site's."""
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:
+        return current_user.locale
+    chosen = request.args.get("lang") or request.cookies.get("lang")
+    if chosen in SUPPORTED:
+        return chosen
+    return _from_accept_language() or site.setting("default_locale")
+
+
+def select_timezone() -> str:
+    """The member's time zone, else the site's default."""
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.timezone:
+        return current_user.timezone
+    return site.setting("default_timezone")
