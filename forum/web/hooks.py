@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 
 from flask import Flask, request
 
@@ -30,11 +31,10 @@ def register(app: Flask) -> None:
             response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax", httponly=True)
         return response
 
-    atexit.register(lambda: _flush_quietly(app))
+    if not app.config["TESTING"]:
+        atexit.register(lambda: _flush_quietly(app))
 
 
 def _flush_quietly(app: Flask) -> None:
-    try:
+    with contextlib.suppress(Exception):  # the database may be gone at interpreter exit
         view_counts.flush(app)
-    except Exception:  # the database may be gone at interpreter exit
-        pass
