@@ -26,13 +26,21 @@ def _postgres_url() -> str | None:
     return os.environ.get("FORUM_TEST_DATABASE_URL") or None
 
 
+def database_kinds() -> list[str]:
+    """``["sqlite"]``, plus ``"postgres"`` when ``FORUM_TEST_DATABASE_URL`` is set: the ``app``
+    fixture runs every test that uses it once on each."""
+    return ["sqlite", "postgres"] if _postgres_url() else ["sqlite"]
+
+
 @contextmanager
-def fresh_database(tmp_path) -> Iterator[str]:
+def fresh_database(tmp_path, kind: str = "sqlite") -> Iterator[str]:
     """Yield a URL of an empty database (a new SQLite file, or a new PostgreSQL schema)."""
     base = _postgres_url()
-    if not base:
+    if kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'forum.db'}"
         return
+    if not base:
+        pytest.skip("FORUM_TEST_DATABASE_URL is not set")
     from forum.config import normalise_database_url
 
     base = normalise_database_url(base)
@@ -80,9 +88,15 @@ def app_config() -> dict:
     return {}
 
 
+@pytest.fixture(params=database_kinds())
+def database_kind(request) -> str:
+    """Which database this run of the test uses: ``sqlite`` or ``postgres``."""
+    return request.param
+
+
 @pytest.fixture
-def app(tmp_path, app_config):
-    with fresh_database(tmp_path) as url:
+def app(tmp_path, app_config, database_kind):
+    with fresh_database(tmp_path, database_kind) as url:
         application = make_test_app(tmp_path, url, **app_config)
         with application.app_context():
             yield application
