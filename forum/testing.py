@@ -196,3 +196,12 @@ def count_queries(app):
             event.remove(engine, "before_cursor_execute", before)
 
     return counting
+
+
+@pytest.fixture
+def english(app):
+    """Run the test with English messages (service errors are translated otherwise)."""
+    from flask_babel import force_locale
+
+    with force_locale("en"):
+        yield

@@ -9,7 +9,7 @@ from datetime import datetime
 from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
@@ -255,7 +255,9 @@ def read_token(salt: str, token: str) -> dict:
 
 
 def _link(endpoint: str, token: str) -> str:
-    return current_app.config["SITE_URL"].rstrip("/") + url_for(endpoint, token=token)
+    """An absolute link into the site, built without needing a request (jobs, CLI, tests)."""
+    path = current_app.url_map.bind("localhost").build(endpoint, {"token": token})
+    return current_app.config["SITE_URL"].rstrip("/") + path
 
 
 def send_confirmation(member: Member, new_email: str | None = None) -> None:
@@ -492,3 +494,14 @@ def get_member(member_id: int) -> Member:
     if member is None:
         raise NotFound("member")
     return member
+
+
+def pending_members(page: int = 1, per_page: int = 50) -> tuple[list[Member], int]:
+    """Members waiting for approval (registration mode ``approval``), oldest first, and the
+    total count."""
+    stmt = select(Member).where(Member.status == "pending")
+    total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = db.session.execute(
+        stmt.order_by(Member.id).limit(per_page).offset((page - 1) * per_page)
+    ).scalars()
+    return list(rows), total

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import has_request_context, request
 from flask_login import current_user
 
 from forum.services import site
@@ -31,6 +31,8 @@ def _from_accept_language() -> str | None:
 
 def select_locale() -> str:
     """The member's own setting, else ``?lang=``/cookie, else the browser's, else the site's."""
+    if not has_request_context():
+        return site.setting("default_locale")
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:
         return current_user.locale
     chosen = request.args.get("lang") or request.cookies.get("lang")
@@ -41,6 +43,8 @@ def select_locale() -> str:
 
 def select_timezone() -> str:
     """The member's time zone, else the site's default."""
+    if not has_request_context():
+        return site.setting("default_timezone")
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.timezone:
         return current_user.timezone
     return site.setting("default_timezone")
