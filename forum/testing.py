@@ -7,6 +7,7 @@ when ``FORUM_TEST_DATABASE_URL`` is set), ``db``, ``client``, ``make_member``, `
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 import uuid
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, text
 
 from forum.app import create_app
@@ -57,6 +59,16 @@ def fresh_database(tmp_path, kind: str = "sqlite") -> Iterator[str]:
         engine.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in a fresh app context, as in production.
+
+    Without this, requests made while a test holds an app context would share its ``g``
+    (and so Flask-Login's cached user and the forum's per-request caches)."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 def make_test_app(tmp_path, database_url: str, **overrides):
     """A forum app for tests, with tables and built-in data created."""
     from forum.services.setup import ensure_defaults
@@ -76,6 +88,7 @@ def make_test_app(tmp_path, database_url: str, **overrides):
     config.update(overrides)
     (tmp_path / "instance" / "uploads").mkdir(parents=True, exist_ok=True)
     app = create_app(config)
+    app.test_client_class = IsolatedClient
     with app.app_context():
         _db.create_all()
         ensure_defaults()

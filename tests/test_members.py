@@ -153,5 +153,9 @@ def test_profile_validation(app, make_member):
     with pytest.raises(ServiceError):
         members.update_profile(member, locale="xx")
     members.update_profile(member, display_name="小王", timezone="Asia/Taipei", locale="zh_Hant")
-    assert (member.display_name, member.timezone, member.locale) == ("小王", "Asia/Taipei", "zh_Hant")
+    assert (member.display_name, member.timezone, member.locale) == (
+        "小王",
+        "Asia/Taipei",
+        "zh_Hant",
+    )
     assert isinstance(member, Member)

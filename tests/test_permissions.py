@@ -33,9 +33,13 @@ def test_membership_that_expired_one_second_ago_grants_nothing(app, db, make_mem
     permissions.set_board_permissions(board.id, {group.id: ("view", "read", "reply")})
     db.session.commit()
     member = make_member("payer")
-    members.set_membership(member, group, expires_at=utcnow() + timedelta(hours=1), source="payment")
+    members.set_membership(
+        member, group, expires_at=utcnow() + timedelta(hours=1), source="payment"
+    )
     assert permissions.can(member, "reply", board.id)
-    members.set_membership(member, group, expires_at=utcnow() - timedelta(seconds=1), source="payment")
+    members.set_membership(
+        member, group, expires_at=utcnow() - timedelta(seconds=1), source="payment"
+    )
     assert not permissions.can(member, "view", board.id)
     assert not permissions.can(member, "read", board.id)
     assert board.id not in permissions.visible_board_ids(member)

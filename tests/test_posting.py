@@ -166,9 +166,13 @@ def test_concurrent_style_numbering_is_unique(db, setup):
     stale = db.session.get(Thread, thread.id)
     for _ in range(5):
         posting.reply(bob, stale, "x")  # a stale object must not reuse numbers
-    numbers = db.session.execute(
-        select(Post.number).where(Post.thread_id == thread.id).order_by(Post.number)
-    ).scalars().all()
+    numbers = (
+        db.session.execute(
+            select(Post.number).where(Post.thread_id == thread.id).order_by(Post.number)
+        )
+        .scalars()
+        .all()
+    )
     assert numbers == [1, 2, 3, 4, 5, 6]
     total = db.session.execute(select(func.count()).select_from(Post)).scalar_one()
     assert total == db.session.get(Board, board.id).post_count

@@ -112,3 +112,39 @@ def delete_category(category: Category) -> None:
     db.session.delete(category)
     bump_version()
     db.session.commit()
+
+
+def update_category(category: Category, name: str, position: int | None = None) -> Category:
+    """Rename a category (and move it to ``position`` unless ``None``). Commits."""
+    name = name.strip()
+    if not name or len(name) > 80:
+        raise ServiceError(_("A category name has 1 to 80 characters."), "name")
+    category.name = name
+    if position is not None:
+        category.position = position
+    bump_version()
+    db.session.commit()
+    return category
+
+
+def set_positions(categories: dict[int, int], boards: dict[int, int]) -> None:
+    """Reorder: category id → position and board id → position (unknown ids ignored). Commits."""
+    for category in db.session.execute(
+        select(Category).where(Category.id.in_(categories))
+    ).scalars():
+        category.position = categories[category.id]
+    for board in db.session.execute(select(Board).where(Board.id.in_(boards))).scalars():
+        board.position = boards[board.id]
+    bump_version()
+    db.session.commit()
+
+
+def category_tree() -> list[tuple[Category, list[Board]]]:
+    """Every category (empty ones too) with all its boards, in order, for the admin area."""
+    categories = list(
+        db.session.execute(select(Category).order_by(Category.position, Category.id)).scalars()
+    )
+    by_category: dict[int, list[Board]] = {c.id: [] for c in categories}
+    for board in db.session.execute(select(Board).order_by(Board.position, Board.id)).scalars():
+        by_category.setdefault(board.category_id, []).append(board)
+    return [(c, by_category[c.id]) for c in categories]

@@ -315,7 +315,9 @@ def delete_post(member: Member, post: Post) -> None:
         return
     post.deleted_at = utcnow()
     post.deleted_by_id = member.id
-    thread.reply_count -= 1
+    db.session.execute(
+        update(Thread).where(Thread.id == thread.id).values(reply_count=Thread.reply_count - 1)
+    )
     db.session.execute(
         update(Board).where(Board.id == thread.board_id).values(post_count=Board.post_count - 1)
     )
@@ -340,7 +342,9 @@ def restore_post(member: Member, post: Post) -> None:
         return
     post.deleted_at = None
     post.deleted_by_id = None
-    thread.reply_count += 1
+    db.session.execute(
+        update(Thread).where(Thread.id == thread.id).values(reply_count=Thread.reply_count + 1)
+    )
     db.session.execute(
         update(Board).where(Board.id == thread.board_id).values(post_count=Board.post_count + 1)
     )

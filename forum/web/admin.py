@@ -1,14 +1,46 @@
-"""The admin area under ``/admin``: boards, groups and permissions, members, site settings."""
+"""The admin area under ``/admin``: boards, groups and permissions, members, site settings.
+
+Every page needs an admin (guests are sent to sign in, everybody else gets 403). The views
+parse forms and call the services in ``forum.services``; they hold no rules of their own.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
-from flask_login import login_required
+import math
 
-from forum.services import permissions
-from forum.web.util import viewer
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import func, select
+
+from forum.extensions import db
+from forum.models import Board, Category, Member, Post, Thread
+from forum.models.base import utcnow
+from forum.services import boards, groups, members, permissions, site
+from forum.services.errors import ServiceError
+from forum.web.admin_forms import (
+    BanForm,
+    BoardForm,
+    CategoryForm,
+    GroupForm,
+    MemberSearchForm,
+    MembershipForm,
+    RenameGroupForm,
+    SettingsForm,
+    as_aware,
+    parse_matrix,
+    parse_positions,
+    permission_label,
+    site_time,
+    site_zone,
+    to_utc,
+)
+from forum.web.forms import ActionForm
+from forum.web.members import timezone_choices
+from forum.web.util import form_error, page_arg, safe_next, viewer
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+PER_PAGE = 50
 
 
 @bp.before_request
@@ -18,6 +50,397 @@ def require_admin():
         abort(403)
 
 
+@bp.context_processor
+def admin_helpers() -> dict:
+    return {
+        "site_time": site_time,
+        "site_zone": lambda: site_zone().key,
+        "permission_label": permission_label,
+        "action_form": ActionForm(),
+    }
+
+
+def _pages(total: int, page: int) -> int:
+    pages = max(1, math.ceil(total / PER_PAGE))
+    if page > pages:
+        abort(404)
+    return pages
+
+
+def _checked_post() -> None:
+    """Refuse a POST whose CSRF token is missing or wrong (buttons without fields)."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+
+
+# -- dashboard and settings -------------------------------------------------------------------
+
+
+def _counts() -> dict[str, int]:
+    def count(stmt) -> int:
+        return db.session.execute(stmt).scalar_one()
+
+    return {
+        "members": count(select(func.count(Member.id))),
+        "banned": count(select(func.count(Member.id)).where(Member.status == "banned")),
+        "categories": count(select(func.count(Category.id))),
+        "boards": count(select(func.count(Board.id))),
+        "threads": count(select(func.count(Thread.id)).where(Thread.deleted_at.is_(None))),
+        "posts": count(select(func.count(Post.id)).where(Post.deleted_at.is_(None))),
+    }
+
+
 @bp.route("/")
 def index():
-    return render_template("admin/index.html")
+    page = page_arg()
+    pending, total = members.pending_members(page, PER_PAGE)
+    return render_template(
+        "admin/index.html",
+        counts=_counts(),
+        pending=pending,
+        pending_total=total,
+        page=page,
+        pages=_pages(total, page),
+        mode=site.setting("registration_mode"),
+    )
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings():
+    form = SettingsForm(data=site.settings() if request.method == "GET" else None)
+    form.default_timezone.choices = timezone_choices()[1:]
+    if form.validate_on_submit():
+        site.update_settings(form.values())
+        flash(_("Settings saved."), "success")
+        return redirect(url_for("admin.settings"))
+    return render_template("admin/settings.html", form=form)
+
+
+# -- categories and boards --------------------------------------------------------------------
+
+
+def _category_choices() -> list[tuple[int, str]]:
+    return [(c.id, c.name) for c, _boards in boards.category_tree()]
+
+
+@bp.route("/boards", methods=["GET", "POST"])
+def board_list():
+    form = CategoryForm(prefix="c")
+    if form.validate_on_submit():
+        try:
+            boards.create_category(form.name.data, form.position.data)
+        except ServiceError as exc:
+            form_error(form, exc)
+        else:
+            flash(_("Category created."), "success")
+            return redirect(url_for("admin.board_list"))
+    return render_template("admin/boards.html", tree=boards.category_tree(), form=form)
+
+
+@bp.route("/boards/order", methods=["POST"])
+def board_order():
+    _checked_post()
+    boards.set_positions(parse_positions(request.form, "c"), parse_positions(request.form, "b"))
+    flash(_("Order saved."), "success")
+    return redirect(url_for("admin.board_list"))
+
+
+@bp.route("/categories/<int:category_id>", methods=["GET", "POST"])
+def category_edit(category_id: int):
+    category = db.get_or_404(Category, category_id)
+    form = CategoryForm(obj=category if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            boards.update_category(category, form.name.data, form.position.data)
+        except ServiceError as exc:
+            form_error(form, exc)
+        else:
+            flash(_("Category saved."), "success")
+            return redirect(url_for("admin.board_list"))
+    return render_template("admin/category.html", category=category, form=form)
+
+
+@bp.route("/categories/<int:category_id>/delete", methods=["POST"])
+def category_delete(category_id: int):
+    category = db.get_or_404(Category, category_id)
+    _checked_post()
+    try:
+        boards.delete_category(category)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("admin.category_edit", category_id=category.id))
+    flash(_("Category deleted."), "success")
+    return redirect(url_for("admin.board_list"))
+
+
+@bp.route("/boards/new", methods=["GET", "POST"])
+def board_new():
+    form = BoardForm()
+    form.category.choices = _category_choices()
+    if not form.category.choices:
+        flash(_("Create a category first."), "error")
+        return redirect(url_for("admin.board_list"))
+    if request.method == "GET":
+        form.category.data = request.args.get("category", type=int)
+    if form.validate_on_submit():
+        try:
+            board = boards.create_board(
+                db.get_or_404(Category, form.category.data),
+                form.slug.data,
+                form.name.data,
+                form.description.data or "",
+                form.position.data,
+            )
+        except ServiceError as exc:
+            form_error(form, exc)
+        else:
+            flash(_("Board created."), "success")
+            return redirect(url_for("admin.board_edit", board_id=board.id))
+    return render_template("admin/board.html", form=form, board=None)
+
+
+@bp.route("/boards/<int:board_id>", methods=["GET", "POST"])
+def board_edit(board_id: int):
+    board = db.get_or_404(Board, board_id)
+    form = BoardForm(obj=board if request.method == "GET" else None)
+    form.category.choices = _category_choices()
+    if request.method == "GET":
+        form.category.data = board.category_id
+    if form.validate_on_submit():
+        try:
+            boards.update_board(
+                board,
+                category_id=form.category.data,
+                slug=form.slug.data,
+                name=form.name.data,
+                description=(form.description.data or "").strip(),
+                **({"position": form.position.data} if form.position.data is not None else {}),
+            )
+        except ServiceError as exc:
+            form_error(form, exc)
+        else:
+            flash(_("Board saved."), "success")
+            return redirect(url_for("admin.board_list"))
+    return render_template("admin/board.html", form=form, board=board)
+
+
+@bp.route("/boards/<int:board_id>/delete", methods=["POST"])
+def board_delete(board_id: int):
+    board = db.get_or_404(Board, board_id)
+    _checked_post()
+    try:
+        boards.delete_board(board)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("admin.board_edit", board_id=board.id))
+    flash(_("Board deleted."), "success")
+    return redirect(url_for("admin.board_list"))
+
+
+# -- the permission matrix --------------------------------------------------------------------
+
+
+def _save_matrix(board_id: int | None) -> None:
+    _checked_post()
+    group_ids = [g.id for g in groups.matrix_groups()]
+    grants = parse_matrix(request.form, group_ids, permissions.all_permission_names())
+    groups.save_matrix(board_id, grants)
+    flash(_("Permissions saved."), "success")
+
+
+@bp.route("/boards/<int:board_id>/permissions", methods=["GET", "POST"])
+def board_permissions(board_id: int):
+    board = db.get_or_404(Board, board_id)
+    if request.method == "POST":
+        _save_matrix(board.id)
+        return redirect(url_for("admin.board_permissions", board_id=board.id))
+    return render_template(
+        "admin/permissions.html",
+        board=board,
+        groups=groups.matrix_groups(),
+        names=permissions.all_permission_names(),
+        grants=groups.effective_grants(board.id),
+        own=groups.groups_with_own_rows(board.id),
+    )
+
+
+@bp.route("/boards/<int:board_id>/permissions/reset", methods=["POST"])
+def board_permissions_reset(board_id: int):
+    board = db.get_or_404(Board, board_id)
+    _checked_post()
+    groups.reset_board(board.id)
+    flash(_("This board follows the group defaults again."), "success")
+    return redirect(url_for("admin.board_permissions", board_id=board.id))
+
+
+# -- groups -----------------------------------------------------------------------------------
+
+
+@bp.route("/groups", methods=["GET", "POST"])
+def group_list():
+    form = GroupForm()
+    if form.validate_on_submit():
+        try:
+            groups.create_group(form.name.data, form.key.data or "", form.description.data or "")
+        except ServiceError as exc:
+            form_error(form, exc)
+        else:
+            flash(_("Group created."), "success")
+            return redirect(url_for("admin.group_list"))
+    return render_template(
+        "admin/groups.html",
+        form=form,
+        all_groups=groups.list_groups(),
+        counts=groups.member_counts(),
+        is_builtin=groups.is_builtin,
+        groups=groups.matrix_groups(),
+        names=permissions.all_permission_names(),
+        grants=groups.effective_grants(None),
+    )
+
+
+@bp.route("/groups/defaults", methods=["POST"])
+def group_defaults():
+    _save_matrix(None)
+    return redirect(url_for("admin.group_list") + "#defaults")
+
+
+@bp.route("/groups/<int:group_id>", methods=["GET", "POST"])
+def group_edit(group_id: int):
+    group = groups.get_group(group_id)
+    form = RenameGroupForm(obj=group if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            groups.rename_group(group, form.name.data, form.description.data or "")
+        except ServiceError as exc:
+            form_error(form, exc)
+        else:
+            flash(_("Group saved."), "success")
+            return redirect(url_for("admin.group_list"))
+    return render_template(
+        "admin/group.html", group=group, form=form, builtin=groups.is_builtin(group)
+    )
+
+
+@bp.route("/groups/<int:group_id>/delete", methods=["POST"])
+def group_delete(group_id: int):
+    group = groups.get_group(group_id)
+    _checked_post()
+    try:
+        groups.delete_group(group)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("admin.group_edit", group_id=group.id))
+    flash(_("Group deleted."), "success")
+    return redirect(url_for("admin.group_list"))
+
+
+# -- members ----------------------------------------------------------------------------------
+
+
+@bp.route("/members")
+def member_list():
+    form = MemberSearchForm(request.args)
+    query = (form.q.data or "").strip() if form.validate() else ""
+    page = page_arg()
+    found, total = members.search_members(query, page, PER_PAGE)
+    return render_template(
+        "admin/members.html",
+        form=form,
+        query=query,
+        found=found,
+        total=total,
+        page=page,
+        pages=_pages(total, page),
+    )
+
+
+def _member_page(member: Member, membership_form=None, ban_form=None):
+    membership_form = membership_form or MembershipForm(prefix="m", formdata=None)
+    membership_form.group.choices = [(g.id, g.name) for g in groups.assignable_groups()]
+    if ban_form is None:
+        ban_form = BanForm(prefix="b", formdata=None)
+        if member.status == "banned":
+            ban_form.reason.data = member.ban_reason
+            ban_form.until.data = as_aware(member.banned_until)
+    return render_template(
+        "admin/member.html",
+        member=member,
+        rows=members.memberships(member),
+        membership_form=membership_form,
+        ban_form=ban_form,
+        now=utcnow(),
+    )
+
+
+@bp.route("/members/<int:member_id>")
+def member_detail(member_id: int):
+    return _member_page(members.get_member(member_id))
+
+
+@bp.route("/members/<int:member_id>/groups", methods=["POST"])
+def member_set_group(member_id: int):
+    member = members.get_member(member_id)
+    form = MembershipForm(prefix="m")
+    form.group.choices = [(g.id, g.name) for g in groups.assignable_groups()]
+    if form.validate_on_submit():
+        try:
+            members.set_membership(
+                member,
+                groups.get_group(form.group.data),
+                expires_at=to_utc(form.expires_at.data),
+                source="admin",
+            )
+        except ServiceError as exc:
+            form_error(form, exc)
+        else:
+            flash(_("Groups saved."), "success")
+            return redirect(url_for("admin.member_detail", member_id=member.id))
+    return _member_page(member, membership_form=form)
+
+
+@bp.route("/members/<int:member_id>/groups/<int:group_id>/remove", methods=["POST"])
+def member_remove_group(member_id: int, group_id: int):
+    member = members.get_member(member_id)
+    group = groups.get_group(group_id)
+    _checked_post()
+    members.remove_membership(member, group)
+    flash(_("Removed from the group %(name)s.", name=group.name), "success")
+    return redirect(url_for("admin.member_detail", member_id=member.id))
+
+
+@bp.route("/members/<int:member_id>/ban", methods=["POST"])
+def member_ban(member_id: int):
+    member = members.get_member(member_id)
+    form = BanForm(prefix="b")
+    if form.validate_on_submit():
+        try:
+            members.ban(member, form.reason.data, to_utc(form.until.data))
+        except ServiceError as exc:
+            form_error(form, exc)
+        else:
+            flash(_("%(name)s is banned.", name=member.username), "success")
+            return redirect(url_for("admin.member_detail", member_id=member.id))
+    return _member_page(member, ban_form=form)
+
+
+@bp.route("/members/<int:member_id>/unban", methods=["POST"])
+def member_unban(member_id: int):
+    member = members.get_member(member_id)
+    _checked_post()
+    members.unban(member)
+    flash(_("The ban on %(name)s is lifted.", name=member.username), "success")
+    return redirect(url_for("admin.member_detail", member_id=member.id))
+
+
+@bp.route("/members/<int:member_id>/approve", methods=["POST"])
+def member_approve(member_id: int):
+    member = members.get_member(member_id)
+    _checked_post()
+    try:
+        members.approve(member)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("%(name)s is approved.", name=member.username), "success")
+    return redirect(safe_next(url_for("admin.member_detail", member_id=member.id)))

@@ -76,10 +76,7 @@ def thread(thread_id: int):
     can_reply = permissions.can(member, "reply", thread.board_id) and (
         not thread.is_locked or moderator
     )
-    if member is not None and posts:
-        posting.mark_read(member, thread, posts[-1].number)
-    view_counts.count_view(current_app._get_current_object(), thread.id)
-    return render_template(
+    html = render_template(
         "thread.html",
         thread=thread,
         board=thread.board,
@@ -90,8 +87,11 @@ def thread(thread_id: int):
         can_reply=can_reply,
         can_edit=lambda post: posting.can_edit(member, post, thread),
         form=ComposerForm(formdata=None) if can_reply else None,
-        action_form=ActionForm(),
     )
+    if member is not None and posts:
+        posting.mark_read(member, thread, posts[-1].number)
+    view_counts.count_view(current_app._get_current_object(), thread.id)
+    return html
 
 
 @bp.route("/t/<int:thread_id>/last")

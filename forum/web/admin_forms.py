@@ -1,0 +1,202 @@
+"""Flask-WTF forms of the admin area, and the helpers that turn its input into service calls.
+
+Dates: an admin types an expiry or a ban end in the site's default time zone (a
+``datetime-local`` input); :func:`to_utc` turns that into the naive UTC the database stores
+and :func:`site_time` shows a stored time back in the site's zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    IntegerField,
+    SearchField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from forum.models.base import utcnow
+from forum.services import site
+
+#: What the matrix calls each core permission; plugin permissions show their own name.
+PERMISSION_LABELS = {
+    "view": _l("View"),
+    "read": _l("Read"),
+    "start_thread": _l("Start threads"),
+    "reply": _l("Reply"),
+    "upload": _l("Upload"),
+    "moderate": _l("Moderate"),
+}
+
+REGISTRATION_CHOICES = [
+    ("open", _l("Open: anyone may register")),
+    ("approval", _l("Approval: an admin approves new members")),
+    ("closed", _l("Closed: nobody may register")),
+]
+LOCALE_CHOICES = [("zh_Hans", "简体中文"), ("zh_Hant", "繁體中文"), ("en", "English")]
+POSITION = NumberRange(min=-100_000, max=100_000)
+
+
+def permission_label(name: str) -> str:
+    """The label of a permission in the matrix."""
+    return str(PERMISSION_LABELS.get(name, name))
+
+
+def site_zone() -> ZoneInfo:
+    """The site's default time zone (UTC if the setting names an unknown zone)."""
+    try:
+        return ZoneInfo(site.setting("default_timezone"))
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def to_utc(value: datetime | None) -> datetime | None:
+    """A time from a form (aware, or naive in the site's zone) → naive UTC for the database."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=site_zone())
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def site_time(value: datetime | None) -> str:
+    """A stored naive-UTC time shown in the site's zone: ``2025-03-01 18:00``."""
+    if value is None:
+        return ""
+    return value.replace(tzinfo=UTC).astimezone(site_zone()).strftime("%Y-%m-%d %H:%M")
+
+
+def as_aware(value: datetime | None) -> datetime | None:
+    """A stored naive-UTC time made aware, to prefill a :class:`SiteTimeField`."""
+    return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class SiteTimeField(DateTimeLocalField):
+    """A ``datetime-local`` input read and shown in the site's default time zone."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("format", ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"])
+        kwargs.setdefault("tz", site_zone)
+        super().__init__(*args, **kwargs)
+
+
+def parse_matrix(
+    formdata: Mapping[str, str], group_ids: Iterable[int], names: Iterable[str]
+) -> dict[int, list[str]]:
+    """The ticked boxes of a matrix form (``p-<group id>-<permission>``) per group."""
+    names = list(names)
+    return {gid: [p for p in names if formdata.get(f"p-{gid}-{p}")] for gid in group_ids}
+
+
+def parse_positions(formdata: Mapping[str, str], prefix: str) -> dict[int, int]:
+    """``<prefix>-<id>`` number inputs of the order form → id → position (bad ones skipped)."""
+    result: dict[int, int] = {}
+    for key, value in formdata.items():
+        head, _sep, raw_id = key.partition("-")
+        if head != prefix or not raw_id.isdigit():
+            continue
+        try:
+            position = int(str(value).strip())
+        except ValueError:
+            continue
+        if -100_000 <= position <= 100_000:
+            result[int(raw_id)] = position
+    return result
+
+
+class CategoryForm(FlaskForm):
+    name = StringField(_l("Category name"), validators=[DataRequired(), Length(max=80)])
+    position = IntegerField(_l("Position"), validators=[Optional(), POSITION])
+
+
+class BoardForm(FlaskForm):
+    category = SelectField(_l("Category"), coerce=int, choices=[], validate_choice=True)
+    name = StringField(_l("Board name"), validators=[DataRequired(), Length(max=80)])
+    slug = StringField(
+        _l("Address name"),
+        validators=[DataRequired(), Length(max=60)],
+        description=_l("Used in the address /b/…: lower-case letters, digits and '-'."),
+    )
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=1000)])
+    position = IntegerField(_l("Position"), validators=[Optional(), POSITION])
+
+
+class GroupForm(FlaskForm):
+    name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=60)])
+    key = StringField(
+        _l("Key"),
+        validators=[Optional(), Length(max=40)],
+        description=_l("Optional. A short English name for plugins and the command line."),
+    )
+    description = StringField(_l("Description"), validators=[Optional(), Length(max=500)])
+
+
+class RenameGroupForm(FlaskForm):
+    name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=60)])
+    description = StringField(_l("Description"), validators=[Optional(), Length(max=500)])
+
+
+class MemberSearchForm(FlaskForm):
+    """The search box of the member list (GET, so no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField(_l("Search"), validators=[Optional(), Length(max=100)])
+
+
+class MembershipForm(FlaskForm):
+    group = SelectField(_l("Group"), coerce=int, choices=[], validate_choice=True)
+    expires_at = SiteTimeField(
+        _l("Expires"),
+        validators=[Optional()],
+        description=_l("Leave empty for no end."),
+    )
+
+
+class BanForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    until = SiteTimeField(
+        _l("Banned until"),
+        validators=[Optional()],
+        description=_l("Leave empty for a permanent ban."),
+    )
+
+    def validate_until(self, field: SiteTimeField) -> None:
+        if field.data is not None and to_utc(field.data) <= utcnow():
+            raise ValidationError(_l("The end of a ban must be in the future."))
+
+
+class SettingsForm(FlaskForm):
+    site_name = StringField(_l("Site name"), validators=[DataRequired(), Length(max=80)])
+    site_description = TextAreaField(
+        _l("Site description"), validators=[Optional(), Length(max=500)]
+    )
+    registration_mode = SelectField(
+        _l("Registration"), choices=REGISTRATION_CHOICES, validate_choice=True
+    )
+    require_email_confirmation = BooleanField(_l("New members must confirm their e-mail"))
+    default_timezone = SelectField(_l("Default time zone"), choices=[], validate_choice=True)
+    default_locale = SelectField(
+        _l("Default language"), choices=LOCALE_CHOICES, validate_choice=True
+    )
+
+    def values(self) -> dict:
+        """The settings to store, keyed like :data:`forum.services.site.SETTING_DEFAULTS`."""
+        return {
+            "site_name": self.site_name.data.strip(),
+            "site_description": (self.site_description.data or "").strip(),
+            "registration_mode": self.registration_mode.data,
+            "require_email_confirmation": bool(self.require_email_confirmation.data),
+            "default_timezone": self.default_timezone.data,
+            "default_locale": self.default_locale.data,
+        }
