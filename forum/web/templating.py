@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, request, url_for
 from flask_babel import format_date, format_datetime, format_timedelta, get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -21,7 +22,7 @@ def when(value: datetime | None) -> str:
         return ""
     delta = utcnow() - value
     if delta.total_seconds() < 45:
-        return format_timedelta(0, add_direction=True, threshold=1)  # "just now"
+        return _("just now")
     if delta.days < 7:
         return format_timedelta(-delta, add_direction=True, granularity="minute")
     if value.year == utcnow().year:
