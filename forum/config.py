@@ -51,7 +51,12 @@ def load_config(app, overrides: dict[str, Any] | None = None) -> None:
     app.config.update(DEFAULTS)
     config_file = Path(app.instance_path) / "config.py"
     if config_file.exists():
-        app.config.from_pyfile(str(config_file))
+        try:
+            app.config.from_pyfile(str(config_file))
+        except Exception as exc:  # a syntax error or a bad value in the owner's file
+            from forum.app import InstanceError
+
+            raise InstanceError(f"cannot read {config_file}: {exc}") from None
     app.config.from_prefixed_env(ENV_PREFIX)
     if overrides:
         app.config.update(overrides)
