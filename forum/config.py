@@ -34,7 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_POSTING": "6 per minute;120 per hour",
     "RATELIMIT_ENABLED": True,
     "VIEW_COUNT_FLUSH_SECONDS": 30,
-    "PAGE_CACHE_SECONDS": 0,
+    "PAGE_CACHE_ENTRIES": 2000,  # rendered guest pages kept per worker; 0 switches it off
     "TESTING": False,
 }
 

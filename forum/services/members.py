@@ -22,7 +22,7 @@ from forum.models.base import utcnow
 from forum.services import site
 from forum.services.errors import NotFound, ServiceError
 from forum.services.mail import send_mail
-from forum.services.site import clear_request_cache
+from forum.services.site import bump_version, clear_request_cache
 
 USERNAME_RE = re.compile(r"^[\w\-]{2,20}$")
 RESERVED_USERNAMES = frozenset(
@@ -373,6 +373,8 @@ def update_profile(
         display_name = display_name.strip()
         if len(display_name) > 40:
             raise ServiceError(_("A display name has at most 40 characters."), "display_name")
+        if display_name != member.display_name:
+            bump_version()  # names show on cached pages
         member.display_name = display_name
     if bio is not None:
         if len(bio) > 2000:
@@ -392,6 +394,7 @@ def update_profile(
 def set_avatar(member: Member, path: str | None) -> None:
     """Point the member's avatar at an upload path (or remove it). Commits."""
     member.avatar = path
+    bump_version()  # avatars show on cached pages
     db.session.commit()
 
 

@@ -36,6 +36,18 @@ def _render(source: str) -> str:
     return render(source, known)
 
 
+def _bump(thread_id: int | None, *board_ids: int) -> None:
+    """Move the page-cache versions of a thread and boards whose pages this write changes."""
+    if thread_id is not None:
+        db.session.execute(
+            update(Thread).where(Thread.id == thread_id).values(version=Thread.version + 1)
+        )
+    for board_id in board_ids:
+        db.session.execute(
+            update(Board).where(Board.id == board_id).values(version=Board.version + 1)
+        )
+
+
 def validate_title(title: str) -> str:
     """The cleaned title, or :class:`ServiceError` on the ``title`` field."""
     title = " ".join((title or "").split())
@@ -144,6 +156,7 @@ def create_thread(
         .where(Member.id == author.id)
         .values(post_count=Member.post_count + 1, thread_count=Member.thread_count + 1)
     )
+    _bump(None, board.id)
     db.session.commit()
     return thread
 
@@ -195,6 +208,7 @@ def reply(author: Member, thread: Thread, body: str) -> Post:
     db.session.execute(
         update(Member).where(Member.id == author.id).values(post_count=Member.post_count + 1)
     )
+    _bump(thread.id, thread.board_id)
     db.session.commit()
     db.session.refresh(thread)
     return post
@@ -254,6 +268,7 @@ def edit_post(editor: Member, post: Post, body: str, title: str | None = None) -
             editor_id=editor.id,
         )
     )
+    _bump(thread.id, thread.board_id)
     db.session.commit()
     return post
 
@@ -328,6 +343,7 @@ def delete_post(member: Member, post: Post) -> None:
     _refresh_last_post(thread)
     db.session.flush()
     _refresh_board_last(thread.board_id)
+    _bump(thread.id, thread.board_id)
     db.session.commit()
 
 
@@ -355,6 +371,7 @@ def restore_post(member: Member, post: Post) -> None:
     _refresh_last_post(thread)
     db.session.flush()
     _refresh_board_last(thread.board_id)
+    _bump(thread.id, thread.board_id)
     db.session.commit()
 
 
@@ -384,6 +401,7 @@ def delete_thread(member: Member, thread: Thread) -> None:
     )
     db.session.flush()
     _refresh_board_last(thread.board_id)
+    _bump(thread.id, thread.board_id)
     db.session.commit()
 
 
@@ -409,6 +427,7 @@ def restore_thread(member: Member, thread: Thread) -> None:
     )
     db.session.flush()
     _refresh_board_last(thread.board_id)
+    _bump(thread.id, thread.board_id)
     db.session.commit()
 
 
@@ -417,6 +436,7 @@ def set_locked(member: Member, thread: Thread, locked: bool) -> None:
     if not permissions.is_moderator(member, thread.board_id):
         raise PermissionDenied(_("Only moderators may lock threads."))
     thread.status = "locked" if locked else "open"
+    _bump(thread.id, thread.board_id)
     db.session.commit()
 
 
@@ -425,6 +445,7 @@ def set_pinned(member: Member, thread: Thread, pinned: bool) -> None:
     if not permissions.is_moderator(member, thread.board_id):
         raise PermissionDenied(_("Only moderators may pin threads."))
     thread.pinned = pinned
+    _bump(thread.id, thread.board_id)
     db.session.commit()
 
 
@@ -455,6 +476,7 @@ def move_thread(member: Member, thread: Thread, target: Board) -> None:
     db.session.flush()
     _refresh_board_last(source_id)
     _refresh_board_last(target.id)
+    _bump(thread.id, source_id, target.id)
     db.session.commit()
 
 

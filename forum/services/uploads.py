@@ -99,8 +99,9 @@ def save_avatar(member: Member, stream: BinaryIO) -> Upload:
     image = _decode(stream)
     image = ImageOps.fit(image.convert("RGBA"), (AVATAR_SIDE, AVATAR_SIDE))
     upload = _store(member, image.convert("RGB"))
-    member.avatar = upload.path
-    db.session.commit()
+    from forum.services.members import set_avatar
+
+    set_avatar(member, upload.path)
     return upload
 
 

@@ -21,6 +21,7 @@ from forum.markup import quote_source
 from forum.models import Board, Member
 from forum.services import permissions, posting, reading, uploads, view_counts
 from forum.services.errors import NotFound, ServiceError
+from forum.web import page_cache
 from forum.web.forms import ActionForm, ComposerForm, MoveForm
 from forum.web.util import draft_posted, form_error, page_arg, viewer
 
@@ -38,7 +39,16 @@ def _member_key() -> str:
 
 @bp.route("/")
 def index():
-    return render_template("index.html", categories=reading.board_index(viewer()))
+    member = viewer()
+    categories = reading.board_index(member)
+
+    def render() -> str:
+        return render_template("index.html", categories=categories)
+
+    if member is None:
+        key = ("index", tuple((b.id, b.version) for row in categories for b in row.boards))
+        return page_cache.cached_guest_page(key, render)
+    return render()
 
 
 @bp.route("/b/<slug>")
@@ -71,26 +81,34 @@ def thread(thread_id: int):
     pages = reading.thread_pages(thread)
     if page > pages:
         abort(404)
-    posts = reading.thread_posts(thread, page)
-    moderator = permissions.is_moderator(member, thread.board_id)
-    can_reply = permissions.can(member, "reply", thread.board_id) and (
-        not thread.is_locked or moderator
-    )
-    html = render_template(
-        "thread.html",
-        thread=thread,
-        board=thread.board,
-        posts=posts,
-        page=page,
-        pages=pages,
-        moderator=moderator,
-        can_reply=can_reply,
-        can_edit=lambda post: posting.can_edit(member, post, thread),
-        form=ComposerForm(formdata=None) if can_reply else None,
-    )
-    if member is not None and posts:
-        posting.mark_read(member, thread, posts[-1].number)
+    board = thread.board
+    posts: list = []
+
+    def render() -> str:
+        posts.extend(reading.thread_posts(thread, page))
+        moderator = permissions.is_moderator(member, thread.board_id)
+        can_reply = permissions.can(member, "reply", thread.board_id) and (
+            not thread.is_locked or moderator
+        )
+        return render_template(
+            "thread.html",
+            thread=thread,
+            board=board,
+            posts=posts,
+            page=page,
+            pages=pages,
+            moderator=moderator,
+            can_reply=can_reply,
+            can_edit=lambda post: posting.can_edit(member, post, thread),
+            form=ComposerForm(formdata=None) if can_reply else None,
+        )
+
     view_counts.count_view(current_app._get_current_object(), thread.id)
+    if member is None:
+        return page_cache.cached_guest_page(("thread", thread.id, thread.version, page), render)
+    html = render()
+    if posts:
+        posting.mark_read(member, thread, posts[-1].number)
     return html
 
 

@@ -2,37 +2,81 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
-from flask import Flask, request, url_for
-from flask_babel import format_date, format_datetime, format_timedelta, get_locale
-from flask_babel import gettext as _
+from flask import Flask, g, request, url_for
+from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 from markupsafe import Markup
 
-from forum.models.base import utcnow
 from forum.services import permissions, site
 from forum.web.util import pop_posted_draft
 
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _reader_zone_and_lang() -> tuple[ZoneInfo, str]:
+    cached = g.get("_forum_zone_lang")
+    if cached is None:
+        lang = str(get_locale() or "zh_Hans")
+        try:
+            zone = _zone(str(get_timezone()))
+        except Exception:  # an unknown zone name in old data: fall back to UTC
+            zone = _zone("UTC")
+        cached = g._forum_zone_lang = (zone, "en" if lang == "en" else "zh")
+    return cached
+
+
+def local(value: datetime) -> datetime:
+    """A stored (naive UTC) timestamp in the reader's time zone."""
+    zone, _lang = _reader_zone_and_lang()
+    return value.replace(tzinfo=UTC).astimezone(zone)
+
 
 def when(value: datetime | None) -> str:
-    """A timestamp in the reader's time zone: relative when recent, a date otherwise."""
+    """A short absolute timestamp in the reader's time zone and language (11月23日 13:05).
+
+    Absolute, so a cached page never goes wrong; the theme's script turns recent ones into
+    "3 minutes ago" in the browser.
+    """
     if value is None:
         return ""
-    delta = utcnow() - value
-    if delta.total_seconds() < 45:
-        return _("just now")
-    if delta.days < 7:
-        return format_timedelta(-delta, add_direction=True, granularity="minute")
-    if value.year == utcnow().year:
-        return format_datetime(value, "MMMd HH:mm")
-    return format_date(value, "medium")
+    t = local(value)
+    _zone_, lang = _reader_zone_and_lang()
+    this_year = t.year == datetime.now(t.tzinfo).year
+    if lang == "en":
+        day = f"{_MONTHS_EN[t.month - 1]} {t.day}"
+        return f"{day}, {t:%H:%M}" if this_year else f"{day}, {t.year}"
+    return f"{t.month}月{t.day}日 {t:%H:%M}" if this_year else f"{t.year}年{t.month}月{t.day}日"
 
 
 def full_time(value: datetime | None) -> str:
     """An exact timestamp in the reader's time zone (for title attributes)."""
-    return format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
+    return f"{local(value):%Y-%m-%d %H:%M}" if value else ""
+
+
+def iso(value: datetime | None) -> str:
+    """The UTC timestamp in ISO 8601, for ``<time datetime>`` (read by the theme's script)."""
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
+
+
+def timetag(value: datetime | None) -> Markup:
+    """``<time>`` with the exact time as title and ISO datetime for the theme's script."""
+    if value is None:
+        return Markup("")
+    return Markup('<time datetime="%s" title="%s">%s</time>') % (
+        iso(value),
+        full_time(value),
+        when(value),
+    )
 
 
 def avatar_url(member) -> str | None:
@@ -69,6 +113,8 @@ def register(app: Flask) -> None:
     env = app.jinja_env
     env.filters["when"] = when
     env.filters["full_time"] = full_time
+    env.filters["iso"] = iso
+    env.filters["timetag"] = timetag
     env.globals.update(
         avatar_url=avatar_url,
         page_url=page_url,

@@ -6,6 +6,22 @@
     var msg = e.target.getAttribute("data-confirm");
     if (msg && !window.confirm(msg)) e.preventDefault();
   });
+  // Recent timestamps read better as "3 minutes ago"; the server writes absolute times so that
+  // cached pages stay right, and the exact time stays in the title.
+  if (window.Intl && Intl.RelativeTimeFormat) {
+    var rtf = new Intl.RelativeTimeFormat(document.documentElement.lang || "zh-Hans", { numeric: "auto" });
+    var now = Date.now();
+    document.querySelectorAll("time[datetime]").forEach(function (el) {
+      var secs = (Date.parse(el.getAttribute("datetime")) - now) / 1000;
+      var abs = Math.abs(secs);
+      if (isNaN(secs) || abs > 6 * 86400) return;
+      var text = abs < 45 ? rtf.format(0, "second")
+        : abs < 3600 ? rtf.format(Math.round(secs / 60), "minute")
+        : abs < 86400 ? rtf.format(Math.round(secs / 3600), "hour")
+        : rtf.format(Math.round(secs / 86400), "day");
+      el.textContent = text;
+    });
+  }
   // Composer drafts: kept in localStorage until the post goes through, so an error, an expired
   // session or a closed tab never loses a long post.
   var store;
