@@ -57,20 +57,25 @@ def board(slug: str):
     board = posting.get_board(slug, member)
     permissions.require(member, "read", board.id)
     page = page_arg()
-    moderator = permissions.is_moderator(member, board.id)
-    threads, pages = reading.board_threads(board, page, moderator)
-    if page > pages:
-        abort(404)
-    marks = reading.read_marks(member, [t.id for t in threads])
-    return render_template(
-        "board.html",
-        board=board,
-        threads=threads,
-        page=page,
-        pages=pages,
-        marks=marks,
-        can_start=permissions.can(member, "start_thread", board.id),
-    )
+
+    def render() -> str:
+        moderator = permissions.is_moderator(member, board.id)
+        threads, pages = reading.board_threads(board, page, moderator)
+        if page > pages:
+            abort(404)
+        return render_template(
+            "board.html",
+            board=board,
+            threads=threads,
+            page=page,
+            pages=pages,
+            marks=reading.read_marks(member, [t.id for t in threads]),
+            can_start=permissions.can(member, "start_thread", board.id),
+        )
+
+    if member is None:
+        return page_cache.cached_guest_page(("board", board.id, board.version, page), render)
+    return render()
 
 
 @bp.route("/t/<int:thread_id>")
