@@ -79,6 +79,20 @@ def timetag(value: datetime | None) -> Markup:
     )
 
 
+def avatar(member, size: int = 40) -> Markup:
+    """A member's avatar image, or their initial in a circle when they have none."""
+    url = avatar_url(member)
+    if url:
+        return Markup(
+            '<img class="avatar avatar-s%d" src="%s" width="%d" height="%d" alt="" loading="lazy">'
+        ) % (size, url, size, size)
+    initial = (member.display_name or member.username)[:1].upper()
+    return Markup('<span class="avatar avatar-letter avatar-s%d" aria-hidden="true">%s</span>') % (
+        size,
+        initial,
+    )
+
+
 def avatar_url(member) -> str | None:
     """The URL of a member's avatar, or None (the theme then draws an initial)."""
     return "/uploads/" + member.avatar if getattr(member, "avatar", None) else None
@@ -115,6 +129,7 @@ def register(app: Flask) -> None:
     env.filters["full_time"] = full_time
     env.filters["iso"] = iso
     env.filters["timetag"] = timetag
+    env.filters["avatar"] = avatar
     env.globals.update(
         avatar_url=avatar_url,
         page_url=page_url,
