@@ -28,6 +28,7 @@ from forum.web.admin_forms import (
     RenameGroupForm,
     SettingsForm,
     as_aware,
+    choices,
     parse_matrix,
     parse_positions,
     permission_label,
@@ -56,7 +57,6 @@ def admin_helpers() -> dict:
         "site_time": site_time,
         "site_zone": lambda: site_zone().key,
         "permission_label": permission_label,
-        "action_form": ActionForm(),
     }
 
 
@@ -108,7 +108,7 @@ def index():
 @bp.route("/settings", methods=["GET", "POST"])
 def settings():
     form = SettingsForm(data=site.settings() if request.method == "GET" else None)
-    form.default_timezone.choices = timezone_choices()[1:]
+    form.default_timezone.choices = choices(timezone_choices()[1:])
     if form.validate_on_submit():
         site.update_settings(form.values())
         flash(_("Settings saved."), "success")
@@ -119,8 +119,8 @@ def settings():
 # -- categories and boards --------------------------------------------------------------------
 
 
-def _category_choices() -> list[tuple[int, str]]:
-    return [(c.id, c.name) for c, _boards in boards.category_tree()]
+def _category_choices() -> list:
+    return choices((c.id, c.name) for c, _boards in boards.category_tree())
 
 
 @bp.route("/boards", methods=["GET", "POST"])
@@ -357,7 +357,7 @@ def member_list():
 
 def _member_page(member: Member, membership_form=None, ban_form=None):
     membership_form = membership_form or MembershipForm(prefix="m", formdata=None)
-    membership_form.group.choices = [(g.id, g.name) for g in groups.assignable_groups()]
+    membership_form.group.choices = choices((g.id, g.name) for g in groups.assignable_groups())
     if ban_form is None:
         ban_form = BanForm(prefix="b", formdata=None)
         if member.status == "banned":
@@ -367,6 +367,7 @@ def _member_page(member: Member, membership_form=None, ban_form=None):
         "admin/member.html",
         member=member,
         rows=members.memberships(member),
+        member_group_name=groups.get_group(permissions.group_id("member")).name,
         membership_form=membership_form,
         ban_form=ban_form,
         now=utcnow(),
@@ -382,7 +383,7 @@ def member_detail(member_id: int):
 def member_set_group(member_id: int):
     member = members.get_member(member_id)
     form = MembershipForm(prefix="m")
-    form.group.choices = [(g.id, g.name) for g in groups.assignable_groups()]
+    form.group.choices = choices((g.id, g.name) for g in groups.assignable_groups())
     if form.validate_on_submit():
         try:
             members.set_membership(

@@ -27,6 +27,14 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 from forum.models.base import utcnow
 from forum.services import site
 
+try:
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # WTForms before 3.3 takes (value, label) tuples
+
+    def SelectChoice(value, label):  # noqa: N802
+        return (value, label)
+
+
 #: What the matrix calls each core permission; plugin permissions show their own name.
 PERMISSION_LABELS = {
     "view": _l("View"),
@@ -38,12 +46,21 @@ PERMISSION_LABELS = {
 }
 
 REGISTRATION_CHOICES = [
-    ("open", _l("Open: anyone may register")),
-    ("approval", _l("Approval: an admin approves new members")),
-    ("closed", _l("Closed: nobody may register")),
+    SelectChoice("open", _l("Open: anyone may register")),
+    SelectChoice("approval", _l("Approval: an admin approves new members")),
+    SelectChoice("closed", _l("Closed: nobody may register")),
 ]
-LOCALE_CHOICES = [("zh_Hans", "简体中文"), ("zh_Hant", "繁體中文"), ("en", "English")]
+LOCALE_CHOICES = [
+    SelectChoice("zh_Hans", "简体中文"),
+    SelectChoice("zh_Hant", "繁體中文"),
+    SelectChoice("en", "English"),
+]
 POSITION = NumberRange(min=-100_000, max=100_000)
+
+
+def choices(pairs: Iterable[tuple[object, str]]) -> list:
+    """``(value, label)`` pairs as select choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def permission_label(name: str) -> str:
