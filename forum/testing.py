@@ -65,6 +65,11 @@ class IsolatedClient(FlaskClient):
     Without this, requests made while a test holds an app context would share its ``g``
     (and so Flask-Login's cached user and the forum's per-request caches)."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Tests read English pages unless they ask for a language (the site default is zh_Hans).
+        self.environ_base.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
+
     def open(self, *args, **kwargs):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
