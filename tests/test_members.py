@@ -159,3 +159,16 @@ def test_profile_validation(app, make_member):
         "zh_Hant",
     )
     assert isinstance(member, Member)
+
+
+def test_the_last_admin_cannot_be_banned_or_removed(app, db, make_member):
+    from forum.models import Group
+
+    admin = make_member("onlyadmin", groups=("admin",))
+    admin_group = db.session.query(Group).filter_by(key="admin").one()
+    with pytest.raises(ServiceError):
+        members.ban(admin, "oops")
+    with pytest.raises(ServiceError):
+        members.remove_membership(admin, admin_group)
+    make_member("secondadmin", groups=("admin",))
+    members.remove_membership(admin, admin_group)  # another admin remains

@@ -413,12 +413,39 @@ def memberships(member: Member) -> list[GroupMembership]:
     )
 
 
+def _other_active_admins(member: Member) -> int:
+    """How many active admins there are besides ``member``."""
+    now = utcnow()
+    return db.session.execute(
+        select(func.count(func.distinct(GroupMembership.member_id)))
+        .join(Group, GroupMembership.group_id == Group.id)
+        .join(Member, GroupMembership.member_id == Member.id)
+        .where(
+            Group.is_admin.is_(True),
+            GroupMembership.member_id != member.id,
+            (GroupMembership.expires_at.is_(None)) | (GroupMembership.expires_at > now),
+            Member.status == "active",
+        )
+    ).scalar_one()
+
+
+def _keep_an_admin(member: Member) -> None:
+    """Refuse a change that would leave the site without an active administrator."""
+    if _other_active_admins(member) == 0 and any(
+        m.group.is_admin and (m.expires_at is None or m.expires_at > utcnow())
+        for m in memberships(member)
+    ):
+        raise ServiceError(_("The site needs at least one administrator."))
+
+
 def set_membership(
     member: Member, group: Group, *, expires_at: datetime | None = None, source: str = "admin"
 ) -> GroupMembership:
     """Put ``member`` in ``group`` until ``expires_at`` (or change the expiry). Commits."""
     if group.key in ("guest", "member"):
         raise ServiceError(_("Everybody is in this group already; it cannot be assigned."))
+    if group.is_admin and expires_at is not None and expires_at <= utcnow():
+        _keep_an_admin(member)
     row = db.session.execute(
         select(GroupMembership).where(
             GroupMembership.member_id == member.id, GroupMembership.group_id == group.id
@@ -436,6 +463,8 @@ def set_membership(
 
 def remove_membership(member: Member, group: Group) -> None:
     """Take ``member`` out of ``group``. Commits."""
+    if group.is_admin:
+        _keep_an_admin(member)
     db.session.execute(
         GroupMembership.__table__.delete().where(
             GroupMembership.member_id == member.id, GroupMembership.group_id == group.id
@@ -450,6 +479,7 @@ def ban(member: Member, reason: str, until: datetime | None = None) -> None:
     reason = reason.strip()
     if not reason:
         raise ServiceError(_("Please give a reason for the ban."), "reason")
+    _keep_an_admin(member)
     member.status = "banned"
     member.ban_reason = reason[:500]
     member.banned_until = until

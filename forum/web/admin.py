@@ -405,8 +405,12 @@ def member_remove_group(member_id: int, group_id: int):
     member = members.get_member(member_id)
     group = groups.get_group(group_id)
     _checked_post()
-    members.remove_membership(member, group)
-    flash(_("Removed from the group %(name)s.", name=group.name), "success")
+    try:
+        members.remove_membership(member, group)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("Removed from the group %(name)s.", name=group.name), "success")
     return redirect(url_for("admin.member_detail", member_id=member.id))
 
 
