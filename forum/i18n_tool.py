@@ -4,6 +4,11 @@ English is the source language of every message. ``zh_Hans`` is translated by ha
 ``forum/translations/zh_Hans/LC_MESSAGES/messages.po``; ``zh_Hant`` is generated from it with
 OpenCC (Simplified → Traditional, Taiwan standard characters), so the two never drift; ``en``
 needs no catalog. ``check`` fails when a message is untranslated or a generated file is stale.
+
+OpenCC's ``s2tw`` converts characters only, so mainland UI words would stay as they are
+(登錄, 賬號, 設置, 默認 …); :data:`HANT_PHRASES` then replaces them with the words Taiwan and
+Hong Kong users expect (登入, 帳號, 設定, 預設 …). The table is fixed and applied in order,
+so the generated files stay byte-identical between runs.
 """
 
 from __future__ import annotations
@@ -25,6 +30,57 @@ METHODS = [
     ("forum/**.py", "python"),
     ("themes/**/templates/**.html", "jinja2"),
 ]
+
+
+#: After OpenCC ``s2tw``: mainland UI words → the words used in Taiwan and Hong Kong.
+#: Applied in this order (longer phrases before the words they contain). Keep it to words of the
+#: interface; add a pair when a zh_Hans translation brings a new mainland-only word.
+HANT_PHRASES: tuple[tuple[str, str], ...] = (
+    ("退出登錄", "登出"),
+    ("登錄", "登入"),
+    ("賬號", "帳號"),
+    ("用戶名", "使用者名稱"),
+    ("用戶組", "群組"),
+    ("郵箱", "電子郵件"),
+    ("設置", "設定"),
+    ("默認", "預設"),
+    ("鏈接", "連結"),
+    ("保存", "儲存"),
+    ("創建", "建立"),
+    ("文件", "檔案"),
+    ("支持", "支援"),
+    ("搜索", "搜尋"),
+    ("字符", "字元"),
+    ("當前", "目前"),
+    ("站點", "網站"),
+    ("插件", "外掛"),
+    ("命令行", "命令列"),
+    ("分辨率", "解析度"),
+    ("下劃線", "底線"),
+    ("添加", "新增"),
+    ("新建", "新增"),
+    ("重置", "重設"),
+    ("導航", "導覽"),
+    ("後臺", "後台"),
+    ("發佈", "發布"),
+    ("內置", "內建"),
+    ("設備", "裝置"),
+    ("自定義", "自訂"),
+    ("概覽", "總覽"),
+    ("打開", "開啟"),
+    ("獲取", "取得"),
+    ("最後在線", "最後上線"),
+    ("“", "「"),
+    ("”", "」"),
+)
+
+
+def to_hant(text: str, convert: opencc.OpenCC) -> str:
+    """Simplified → Traditional as read in Taiwan and Hong Kong (OpenCC, then :data:`HANT_PHRASES`)."""
+    text = convert.convert(text)
+    for mainland, local in HANT_PHRASES:
+        text = text.replace(mainland, local)
+    return text
 
 
 #: Fixed header dates keep generated files byte-identical between runs.
@@ -93,9 +149,9 @@ def build() -> dict[str, bytes]:
         if not message.id:
             continue
         if isinstance(message.string, tuple | list):
-            string = tuple(convert.convert(s) for s in message.string)
+            string = tuple(to_hant(s, convert) for s in message.string)
         else:
-            string = convert.convert(message.string) if message.string else ""
+            string = to_hant(message.string, convert) if message.string else ""
         hant.add(message.id, string, context=message.context)
     files: dict[str, bytes] = {}
     for locale, catalog in (("zh_Hans", hans), ("zh_Hant", hant)):
