@@ -371,6 +371,13 @@ def _member_page(member: Member, membership_form=None, ban_form=None):
         membership_form=membership_form,
         ban_form=ban_form,
         now=utcnow(),
+        source_labels={
+            "admin": _("set by an admin"),
+            "payment": _("payment"),
+            "application": _("application"),
+            "invite": _("invitation"),
+            "system": _("system"),
+        },
     )
 
 

@@ -30,14 +30,16 @@ def _from_accept_language() -> str | None:
 
 
 def select_locale() -> str:
-    """The member's own setting, else ``?lang=``/cookie, else the browser's, else the site's."""
+    """``?lang=`` (an explicit choice for this page), else the member's own setting, else the
+    language cookie, else the browser's Accept-Language, else the site's default."""
     if not has_request_context():
         return site.setting("default_locale")
+    if request.args.get("lang") in SUPPORTED:
+        return request.args["lang"]
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:
         return current_user.locale
-    chosen = request.args.get("lang") or request.cookies.get("lang")
-    if chosen in SUPPORTED:
-        return chosen
+    if request.cookies.get("lang") in SUPPORTED:
+        return request.cookies["lang"]
     return _from_accept_language() or site.setting("default_locale")
 
 
