@@ -100,7 +100,8 @@ def run_command(host: str, port: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Seed only, do not start the server.")
-def demo_command(host: str, port: int, no_serve: bool) -> None:
+@click.option("--scale", default=1.0, type=click.FloatRange(min=0, min_open=True), hidden=True)
+def demo_command(host: str, port: int, no_serve: bool, scale: float) -> None:
     """Initialise if needed, seed the demo community once, then serve it."""
     from forum.app import create_app
     from forum.demo import DEMO_ADMIN, DEMO_PASSWORD, is_seeded, seed_demo
@@ -113,7 +114,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
             click.echo("demo community already seeded")
         else:
             click.echo("seeding the demo community …")
-            stats = seed_demo(progress=click.echo)
+            stats = seed_demo(progress=click.echo, scale=scale)
             click.echo(
                 f"seeded {stats['members']} members, {stats['boards']} boards, "
                 f"{stats['threads']} threads, {stats['posts']} posts"
@@ -138,6 +139,50 @@ def create_admin_command(username: str, email: str, password: str) -> None:
     except ServiceError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"admin {member.username} created")
+
+
+@cli.command("backup")
+@click.argument("path", required=False, type=click.Path(dir_okay=True, path_type=Path))
+def backup_command(path: Path | None) -> None:
+    """Write the database and uploads to one .tar.gz (safe while the site runs).
+
+    PATH defaults to instance/backups/shequn-YYYYmmdd-HHMMSS.tar.gz; a folder gets that name.
+    """
+    from forum.backup import BackupError, create_backup
+
+    app = current_app
+    try:
+        archive = create_backup(app.config["DATABASE_URL"], Path(app.instance_path), path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    size = archive.stat().st_size / 1024 / 1024
+    click.echo(f"backup written: {archive} ({size:.1f} MB)")
+
+
+@cli.command("restore")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--yes", is_flag=True, help="Really replace the database and uploads.")
+def restore_command(path: Path, yes: bool) -> None:
+    """Replace the database and uploads with those in a backup made by `forum backup`."""
+    from forum.backup import BackupError, read_manifest, restore_backup
+    from forum.extensions import db
+
+    app = current_app
+    try:
+        manifest = read_manifest(path)
+        if not yes:
+            raise click.ClickException(
+                f"this replaces the database and uploads with the backup of "
+                f"{manifest.created_at}; run again with --yes to go ahead"
+            )
+        db.engine.dispose()  # no pooled connection of ours in the way
+        restore_backup(app.config["DATABASE_URL"], Path(app.instance_path), path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"restored {path} (backup of {manifest.created_at}, {manifest.uploads} uploads); "
+        "run `forum init` if it came from an older Shequn"
+    )
 
 
 def _check_database(app) -> None:
