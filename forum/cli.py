@@ -191,6 +191,9 @@ def _check_database(app) -> None:
 
     from forum.extensions import db
 
+    url = app.config["DATABASE_URL"]
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        raise click.ClickException("the database is not set up: run `forum init`")
     with app.app_context():
         try:
             tables = set(inspect(db.engine).get_table_names())

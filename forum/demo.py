@@ -335,7 +335,8 @@ def _recount_members(run: Executor) -> None:
     p, t, m = Post.__table__, Thread.__table__, Member.__table__
     posts = (
         select(p.c.author_id, func.count().label("n"))
-        .where(p.c.deleted_at.is_(None))
+        .join(t, t.c.id == p.c.thread_id)
+        .where(p.c.deleted_at.is_(None), t.c.deleted_at.is_(None))
         .group_by(p.c.author_id)
         .subquery("posts")
     )
@@ -377,7 +378,8 @@ def recount(connection: Connection | None = None) -> None:
       ``last_poster_name`` = the last live post and its author's display name (else username);
     - board: ``thread_count`` and ``post_count`` = live threads and the live posts in them;
       ``last_*`` = the live thread with the latest ``last_post_at``;
-    - member: ``post_count`` = live posts, ``thread_count`` = live threads they started.
+    - member: ``post_count`` = live posts in live threads, ``thread_count`` = live threads
+      they started.
 
     Thread and board ``version`` go up too, so no cached page shows old counts.
     Runs on ``connection`` when given (a seeder's own), else on the session. Threads

@@ -76,6 +76,7 @@ def expected_counters(db) -> dict:
     for post in sorted(posts, key=lambda p: p.number):
         by_thread[post.thread_id].append(post)
     result: dict = {"thread": {}, "board": {}, "member": {}}
+    live_threads = {t.id for t in threads if t.deleted_at is None}
     for t in threads:
         live = [p for p in by_thread[t.id] if p.deleted_at is None]
         last = members[live[-1].author_id]
@@ -101,7 +102,11 @@ def expected_counters(db) -> dict:
         )
     for member_id in members:
         result["member"][member_id] = (
-            sum(1 for p in posts if p.author_id == member_id and p.deleted_at is None),
+            sum(
+                1
+                for p in posts
+                if p.author_id == member_id and p.deleted_at is None and p.thread_id in live_threads
+            ),
             sum(1 for t in threads if t.author_id == member_id and t.deleted_at is None),
         )
     return result

@@ -188,3 +188,14 @@ def test_mark_read(db, setup):
     posting.mark_read(bob, thread, 2)
     posting.mark_read(bob, thread, 1)  # never goes back
     assert reading.read_marks(bob, [thread.id]) == {thread.id: 2}
+
+
+def test_deleting_a_thread_takes_its_posts_from_member_counts(db, setup):
+    board, alice, bob, mod = setup
+    thread = posting.create_thread(alice, board, "会被删除", "一楼")
+    posting.reply(bob, thread, "二楼")
+    posting.reply(bob, thread, "三楼")
+    posting.delete_thread(mod, thread)
+    assert (_reload(db, alice).post_count, _reload(db, bob).post_count) == (0, 0)
+    posting.restore_thread(mod, _reload(db, thread))
+    assert (_reload(db, alice).post_count, _reload(db, bob).post_count) == (1, 2)

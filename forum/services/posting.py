@@ -379,6 +379,21 @@ def _live_post_count(thread: Thread) -> int:
     return thread.reply_count + 1
 
 
+def _shift_author_post_counts(thread: Thread, sign: int) -> None:
+    """Add (``sign`` 1) or take away (-1) the thread's live posts from their authors' counts."""
+    rows = db.session.execute(
+        select(Post.author_id, func.count())
+        .where(Post.thread_id == thread.id, Post.deleted_at.is_(None))
+        .group_by(Post.author_id)
+    ).all()
+    for author_id, n in rows:
+        db.session.execute(
+            update(Member)
+            .where(Member.id == author_id)
+            .values(post_count=Member.post_count + sign * n)
+        )
+
+
 def delete_thread(member: Member, thread: Thread) -> None:
     """Soft-delete a whole thread (moderators). Counters leave the board. Commits."""
     if not permissions.is_moderator(member, thread.board_id):
@@ -399,6 +414,7 @@ def delete_thread(member: Member, thread: Thread) -> None:
         .where(Member.id == thread.author_id)
         .values(thread_count=Member.thread_count - 1)
     )
+    _shift_author_post_counts(thread, -1)
     db.session.flush()
     _refresh_board_last(thread.board_id)
     _bump(thread.id, thread.board_id)
@@ -425,6 +441,7 @@ def restore_thread(member: Member, thread: Thread) -> None:
         .where(Member.id == thread.author_id)
         .values(thread_count=Member.thread_count + 1)
     )
+    _shift_author_post_counts(thread, 1)
     db.session.flush()
     _refresh_board_last(thread.board_id)
     _bump(thread.id, thread.board_id)
