@@ -72,6 +72,7 @@ class Measurement:
     seq_p90_ms: float
     tool: str
     server_cpu_ms: float | None = None
+    db_cpu_ms: float | None = None
     other_cpu_pct: float | None = None
     pct_of_hello: float | None = None
     pct_of_hello_cpu: float | None = None
@@ -190,6 +191,21 @@ def _group_ticks(pgids: set[int]) -> int:
     return total
 
 
+def _db_ticks() -> int:
+    """utime+stime jiffies of every PostgreSQL process (server and backends) on the box."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        head, _sep, rest = text.rpartition(")")
+        if head.partition("(")[2].startswith("postgres"):
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])
+    return total
+
+
 class CpuMeter:
     """CPU used while the block runs: by ``target``'s processes (master and workers), and by
     processes that are not ours at all (other people's work on a shared machine)."""
@@ -199,6 +215,7 @@ class CpuMeter:
         self.target = {target.proc.pid}
         self.other_pct: float | None = None
         self.target_seconds: float | None = None
+        self.db_seconds: float | None = None
 
     def _ours(self) -> int:
         return _group_ticks(self.pgids) + _group_ticks({os.getpgrp()}) + _children_ticks()
@@ -207,14 +224,17 @@ class CpuMeter:
         self._busy, self._total = _machine_busy_ticks()
         self._ours0 = self._ours()
         self._target0 = _group_ticks(self.target)
+        self._db0 = _db_ticks()
         return self
 
     def __exit__(self, *exc: object) -> None:
         busy, total = _machine_busy_ticks()
         ours = self._ours() - self._ours0
         self.target_seconds = (_group_ticks(self.target) - self._target0) / _TICK
+        db = _db_ticks() - self._db0
+        self.db_seconds = db / _TICK
         if total > self._total:
-            other = (busy - self._busy) - ours
+            other = (busy - self._busy) - ours - db
             self.other_pct = round(max(0.0, 100 * other / (total - self._total)), 1)
 
 
@@ -374,6 +394,9 @@ def measure(
     return Measurement(
         other_cpu_pct=meter.other_pct,
         server_cpu_ms=round(1000 * meter.target_seconds / max(1, load["requests"]), 3),
+        db_cpu_ms=round(1000 * meter.db_seconds / max(1, load["requests"]), 3)
+        if meter.db_seconds
+        else None,
         name=name,
         path=path,
         server=server.name,
@@ -586,14 +609,16 @@ def _checks(
 
 _HEADER = (
     f"{'page':<12} {'path':<26} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-    f"{'seq p50':>8} {'cpu ms':>7} {'% hello':>8} {'%h cpu':>7} {'errors':>6} {'others':>7}"
+    f"{'seq p50':>8} {'cpu ms':>7} {'db ms':>6} {'% hello':>8} {'%h cpu':>7} {'errors':>6} "
+    f"{'others':>7}"
 )
 
 
 def _fmt_row(r: Measurement) -> str:
     return (
         f"{r.name:<12} {r.path[:26]:<26} {r.rps:>8.1f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
-        f"{r.seq_p50_ms:>8.2f} {_opt(r.server_cpu_ms, 2):>7} {_opt(r.pct_of_hello, 1):>8} "
+        f"{r.seq_p50_ms:>8.2f} {_opt(r.server_cpu_ms, 2):>7} {_opt(r.db_cpu_ms, 2):>6} "
+        f"{_opt(r.pct_of_hello, 1):>8} "
         f"{_opt(r.pct_of_hello_cpu, 1):>7} {r.errors:>6} {_opt(r.other_cpu_pct, 0):>6}%"
     )
 
@@ -619,6 +644,45 @@ def print_report(records: list[dict[str, Any]]) -> None:
                 detail = ", ".join(f"{k}={v}" for k, v in check.items() if k != "pass")
                 print(f"  [{verdict}] {name}: {detail}")
         print(f"  errors during load: {rec['checks']['errors']}")
+
+
+def markdown(paths: list[Path]) -> str:
+    """Markdown tables of saved result files (``--markdown artifacts/bench/bench-*.json``)."""
+    out: list[str] = []
+    for path in paths:
+        data = json.loads(path.read_text())
+        src = data.get("source", "")
+        commit = src.rsplit("src-", 1)[1][:7] if "src-" in src else data["git"]
+        for rec in data["records"]:
+            seed_note = "cached" if rec["seed"]["reused"] else "seeded"
+            if rec["seed"].get("huge_thread_id"):
+                seed_note += ", with a 1M-post thread"
+            out.append(
+                f"\n**{rec['size']} on {rec['database']}, page cache {rec['page_cache']}** — "
+                f"{rec['seed']['total_posts']:,} posts, seed {rec['seed']['seconds']:.1f} s "
+                f"({seed_note}), code {commit}, {path.name}\n"
+            )
+            out.append(
+                "| page | req/s | p50 ms | p99 ms | seq p50 ms | CPU ms/req | DB CPU ms/req "
+                "| % hello (req/s) | % hello (CPU) | others' CPU |"
+            )
+            out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            for m in rec["measurements"]:
+                out.append(
+                    f"| {m['name']} `{m['path']}` | {m['rps']:.0f} | {m['p50_ms']:.1f} "
+                    f"| {m['p99_ms']:.1f} | {m['seq_p50_ms']:.2f} | {_opt(m['server_cpu_ms'], 2)} "
+                    f"| {_opt(m.get('db_cpu_ms'), 2)} | {_opt(m['pct_of_hello'], 1)} "
+                    f"| {_opt(m['pct_of_hello_cpu'], 1)} | {_opt(m['other_cpu_pct'], 0)}% |"
+                )
+            for name, check in rec["checks"].items():
+                if isinstance(check, dict) and name.endswith("_vs_p1"):
+                    verdict = "PASS" if check["pass"] else "FAIL"
+                    out.append(
+                        f"\n{verdict} {name}: interleaved p50 ratio "
+                        f"{check.get('interleaved_p50_ratio')}, paired-load p50 ratio "
+                        f"{check.get('paired_load_p50_ratio')}"
+                    )
+    return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -651,7 +715,13 @@ def main(argv: list[str] | None = None) -> int:
         default=45.0,
         help="before each URL, wait up to this many seconds for other processes to calm down",
     )
+    parser.add_argument(
+        "--markdown", nargs="+", type=Path, help="print saved result files as tables and exit"
+    )
     args = parser.parse_args(argv)
+    if args.markdown:
+        print(markdown(args.markdown))
+        return 0
     seed.use_ref(args.ref, args.cache_dir)
     if args.duration > 120 or args.connections > 64:
         parser.error("keep the load bounded: --duration ≤ 120, --connections ≤ 64")

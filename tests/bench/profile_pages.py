@@ -249,6 +249,108 @@ def what_ifs(app) -> dict[str, Callable[[], Any]]:
     }
 
 
+def hit_what_ifs(app) -> dict[str, Callable[[], Any]]:
+    """Experiments on the guest page-cache *hit* path (run with ``--page-cache on`` after the
+    cache is warm: the page is never rendered under these patches)."""
+    from flask import g
+    from sqlalchemy import select
+
+    from forum.extensions import db
+    from forum.models import Board, SiteState, Thread
+    from forum.services import permissions, posting, reading, site
+
+    class _Row:
+        """What the thread view reads from a thread on a cache hit."""
+
+        def __init__(self, row) -> None:
+            self.id, self.board_id, self.version, self.last_number = row[:4]
+            self.deleted_at, self.status = row[4], row[5]
+            self.board = _BoardRef(self.board_id)
+
+        @property
+        def is_locked(self) -> bool:
+            return self.status == "locked"
+
+    class _BoardRef:
+        def __init__(self, board_id: int) -> None:
+            self.id = board_id
+
+    state = select(SiteState.version).where(SiteState.id == 1).scalar_subquery()
+    stmt_by_id: dict[int, Any] = {}
+
+    def core_get_thread(thread_id: int, member):
+        stmt = stmt_by_id.get(thread_id)
+        if stmt is None:
+            stmt = stmt_by_id[thread_id] = select(
+                Thread.id, Thread.board_id, Thread.version, Thread.last_number,
+                Thread.deleted_at, Thread.status, state,
+            ).where(Thread.id == thread_id)  # fmt: skip
+        row = db.session.execute(stmt).first()
+        g._forum_state_version = row[6]  # the state version rides along: no second query
+        thread = _Row(row)
+        permissions.require(member, "read", thread.board_id)
+        return thread
+
+    memo: dict[int, Any] = {}
+
+    def no_db_get_thread(thread_id: int, member):
+        if thread_id not in memo:
+            memo[thread_id] = core_get_thread(thread_id, member)
+        permissions.require(member, "read", memo[thread_id].board_id)
+        return memo[thread_id]
+
+    @contextmanager
+    def microcache():
+        with app.app_context():
+            version = db.session.execute(select(SiteState.version)).scalar()
+        with (
+            patched(posting, "get_thread", no_db_get_thread),
+            patched(site, "state_version", lambda: version),
+        ):
+            yield
+
+    @contextmanager
+    def control():
+        yield
+
+    class _Cat:
+        def __init__(self, boards: list) -> None:
+            self.boards = boards
+
+    class _B:
+        def __init__(self, board_id: int, version: int) -> None:
+            self.id, self.version = board_id, version
+
+    board_stmt = select(Board.id, Board.version).order_by(Board.category_id, Board.position)
+
+    def core_board_index(member):
+        visible = permissions.visible_board_ids(member, "view")
+        rows = db.session.execute(board_stmt).all()
+        return [_Cat([_B(i, v) for i, v in rows if i in visible])]
+
+    @contextmanager
+    def index_microcache():
+        with app.test_request_context("/"):
+            version = db.session.execute(select(SiteState.version)).scalar()
+            cats = core_board_index(None)
+        with (
+            patched(reading, "board_index", lambda member: cats),
+            patched(site, "state_version", lambda: version),
+        ):
+            yield
+
+    return {
+        "control: nothing changed (shows the noise band)": control,
+        "thread hit: one Core row (thread + state version) instead of ORM Thread+Board "
+        "and a separate site_state query": lambda: patched(posting, "get_thread", core_get_thread),
+        "thread hit: no database at all (upper bound of a 1-s microcache)": microcache,
+        "index hit: Core (board id, version) rows instead of ORM Board+Category": lambda: patched(
+            reading, "board_index", core_board_index
+        ),
+        "index hit: no database at all (upper bound of a 1-s microcache)": index_microcache,
+    }
+
+
 def profile_page(app, client, name: str, path: str, n: int) -> dict[str, Any]:
     """Time, count queries, sample-profile and cProfile ``n`` requests to ``path``."""
     from pyinstrument import Profiler
@@ -258,8 +360,12 @@ def profile_page(app, client, name: str, path: str, n: int) -> dict[str, Any]:
     time_requests(client, path, 20)  # warm caches (templates, permission matrix, settings)
     ms = best_of(client, path, n, rounds=5)
     experiments: dict[str, float] = {}
-    if app is not None and not app.config.get("PAGE_CACHE_ENTRIES"):
-        for label, factory in what_ifs(app).items():
+    if app is not None:
+        cache_on = bool(app.config.get("PAGE_CACHE_ENTRIES"))
+        for label, factory in (hit_what_ifs(app) if cache_on else what_ifs(app)).items():
+            scope = label.split(" hit", 1)[0] if " hit" in label else ""
+            if scope and not name.startswith(scope):
+                continue  # an experiment for another page
             try:
                 with factory():
                     time_requests(client, path, 10)
