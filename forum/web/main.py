@@ -164,6 +164,31 @@ def _attach_image(form: ComposerForm, member: Member, board_id: int, body: str) 
     return f"{body.rstrip()}\n\n![{_('image')}]({uploads.url_of(upload)})\n"
 
 
+def _submit_composer(form: ComposerForm, member: Member, board_id: int, write, with_title=False):
+    """Check the composer's text, store its image, then ``write(body)``.
+
+    Returns what ``write`` returned, or None when the form now shows an error (the text the
+    member typed stays in the form).
+    """
+    try:
+        if with_title:
+            posting.validate_title(form.title.data)
+        body = posting.validate_body(form.body.data)
+    except ServiceError as exc:
+        form_error(form, exc)
+        return None
+    body = _attach_image(form, member, board_id, body)
+    if body is None:
+        return None
+    try:
+        result = write(body)
+    except ServiceError as exc:
+        form_error(form, exc)
+        return None
+    draft_posted()
+    return result
+
+
 @bp.route("/new")
 @login_required
 def choose_board():
@@ -182,21 +207,15 @@ def new_thread(slug: str):
     permissions.require(member, "start_thread", board.id)
     form = ComposerForm()
     if form.validate_on_submit():
-        try:
-            posting.validate_title(form.title.data)
-            body = posting.validate_body(form.body.data)
-        except ServiceError as exc:
-            form_error(form, exc)
-        else:
-            body = _attach_image(form, member, board.id, body)
-            if body is not None:
-                try:
-                    thread = posting.create_thread(member, board, form.title.data, body)
-                except ServiceError as exc:
-                    form_error(form, exc)
-                else:
-                    draft_posted()
-                    return redirect(url_for("main.thread", thread_id=thread.id))
+        thread = _submit_composer(
+            form,
+            member,
+            board.id,
+            lambda body: posting.create_thread(member, board, form.title.data, body),
+            with_title=True,
+        )
+        if thread is not None:
+            return redirect(url_for("main.thread", thread_id=thread.id))
     return render_template("composer.html", form=form, board=board, mode="thread")
 
 
@@ -219,20 +238,11 @@ def reply(thread_id: int):
                 author = db.session.get(Member, quoted.author_id)
                 form.body.data = quote_source(author.username, quoted.source)
     elif form.validate_on_submit():
-        try:
-            body = posting.validate_body(form.body.data)
-        except ServiceError as exc:
-            form_error(form, exc)
-        else:
-            body = _attach_image(form, member, thread.board_id, body)
-            if body is not None:
-                try:
-                    post = posting.reply(member, thread, body)
-                except ServiceError as exc:
-                    form_error(form, exc)
-                else:
-                    draft_posted()
-                    return redirect(url_for("main.post", post_id=post.id))
+        post = _submit_composer(
+            form, member, thread.board_id, lambda body: posting.reply(member, thread, body)
+        )
+        if post is not None:
+            return redirect(url_for("main.post", post_id=post.id))
     return render_template(
         "composer.html", form=form, board=thread.board, thread=thread, mode="reply"
     )
@@ -251,23 +261,13 @@ def edit_post(post_id: int):
         form.body.data = post.source
         form.title.data = thread.title
     elif form.validate_on_submit():
-        try:
-            body = posting.validate_body(form.body.data)
-        except ServiceError as exc:
-            form_error(form, exc)
-        else:
-            body = _attach_image(form, member, thread.board_id, body)
-            if body is not None:
-                try:
-                    posting.edit_post(
-                        member, post, body, form.title.data if post.number == 1 else None
-                    )
-                except ServiceError as exc:
-                    form_error(form, exc)
-                else:
-                    flash(_("Your changes are saved."), "success")
-                    draft_posted()
-                    return redirect(url_for("main.post", post_id=post.id))
+        title = form.title.data if post.number == 1 else None
+        edited = _submit_composer(
+            form, member, thread.board_id, lambda body: posting.edit_post(member, post, body, title)
+        )
+        if edited is not None:
+            flash(_("Your changes are saved."), "success")
+            return redirect(url_for("main.post", post_id=post.id))
     return render_template(
         "composer.html", form=form, board=thread.board, thread=thread, post=post, mode="edit"
     )
