@@ -104,6 +104,44 @@ def get_post(post_id: int, member: Member | None) -> Post:
     return post
 
 
+def _add_post(
+    thread: Thread, number: int, author: Member, body: str, now, *, new_thread: bool
+) -> Post:
+    """Insert post ``number`` and count it on the board (as its latest) and the author."""
+    post = Post(
+        thread_id=thread.id,
+        number=number,
+        author_id=author.id,
+        source=body,
+        html=_render(body),
+        created_at=now,
+    )
+    db.session.add(post)
+    db.session.flush()
+    db.session.execute(
+        update(Board)
+        .where(Board.id == thread.board_id)
+        .values(
+            thread_count=Board.thread_count + (1 if new_thread else 0),
+            post_count=Board.post_count + 1,
+            last_thread_id=thread.id,
+            last_post_id=post.id,
+            last_post_at=now,
+            last_poster_name=author.name,
+            last_thread_title=thread.title,
+        )
+    )
+    db.session.execute(
+        update(Member)
+        .where(Member.id == author.id)
+        .values(
+            post_count=Member.post_count + 1,
+            thread_count=Member.thread_count + (1 if new_thread else 0),
+        )
+    )
+    return post
+
+
 def create_thread(
     author: Member, board: Board, title: str, body: str, kind: str = "discussion"
 ) -> Thread:
@@ -126,36 +164,9 @@ def create_thread(
     )
     db.session.add(thread)
     db.session.flush()
-    post = Post(
-        thread_id=thread.id,
-        number=1,
-        author_id=author.id,
-        source=body,
-        html=_render(body),
-        created_at=now,
-    )
-    db.session.add(post)
-    db.session.flush()
+    post = _add_post(thread, 1, author, body, now, new_thread=True)
     thread.first_post_id = post.id
     thread.last_post_id = post.id
-    db.session.execute(
-        update(Board)
-        .where(Board.id == board.id)
-        .values(
-            thread_count=Board.thread_count + 1,
-            post_count=Board.post_count + 1,
-            last_thread_id=thread.id,
-            last_post_id=post.id,
-            last_post_at=now,
-            last_poster_name=author.name,
-            last_thread_title=title,
-        )
-    )
-    db.session.execute(
-        update(Member)
-        .where(Member.id == author.id)
-        .values(post_count=Member.post_count + 1, thread_count=Member.thread_count + 1)
-    )
     _bump(None, board.id)
     db.session.commit()
     return thread
@@ -182,32 +193,8 @@ def reply(author: Member, thread: Thread, body: str) -> Post:
         )
         .returning(Thread.last_number)
     ).scalar_one()
-    post = Post(
-        thread_id=thread.id,
-        number=number,
-        author_id=author.id,
-        source=body,
-        html=_render(body),
-        created_at=now,
-    )
-    db.session.add(post)
-    db.session.flush()
+    post = _add_post(thread, number, author, body, now, new_thread=False)
     db.session.execute(update(Thread).where(Thread.id == thread.id).values(last_post_id=post.id))
-    db.session.execute(
-        update(Board)
-        .where(Board.id == thread.board_id)
-        .values(
-            post_count=Board.post_count + 1,
-            last_thread_id=thread.id,
-            last_post_id=post.id,
-            last_post_at=now,
-            last_poster_name=author.name,
-            last_thread_title=thread.title,
-        )
-    )
-    db.session.execute(
-        update(Member).where(Member.id == author.id).values(post_count=Member.post_count + 1)
-    )
     _bump(thread.id, thread.board_id)
     db.session.commit()
     db.session.refresh(thread)
