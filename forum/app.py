@@ -104,6 +104,9 @@ def _init_extensions(app: Flask) -> None:
     app.config["RATELIMIT_ENABLED"] = bool(app.config["RATELIMIT_ENABLED"])
     limiter.init_app(app)
     login_manager.init_app(app)
+    from forum.services import versions
+
+    versions.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
 

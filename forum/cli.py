@@ -177,6 +177,9 @@ def restore_command(path: Path, yes: bool) -> None:
             )
         db.engine.dispose()  # no pooled connection of ours in the way
         restore_backup(app.config["DATABASE_URL"], Path(app.instance_path), path)
+        from forum.services import versions
+
+        versions.renew_all(app)  # running workers must not serve pages cached before
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(

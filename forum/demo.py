@@ -42,6 +42,7 @@ from forum.extensions import db
 from forum.markup import mention_candidates, render
 from forum.models import Board, Category, Group, GroupMembership, Member, Post, Thread
 from forum.models.base import utcnow
+from forum.services import versions
 
 #: The demo's admin: sign in with this username and :data:`DEMO_PASSWORD`.
 DEMO_ADMIN = "laozhou"
@@ -381,9 +382,10 @@ def recount(connection: Connection | None = None) -> None:
     - member: ``post_count`` = live posts in live threads, ``thread_count`` = live threads
       they started.
 
-    Thread and board ``version`` go up too, so no cached page shows old counts.
-    Runs on ``connection`` when given (a seeder's own), else on the session. Threads
-    without any post row are left alone. Does not commit.
+    Thread and board ``version`` go up too, and every page-cache stamp is marked for
+    renewal at commit, so no cached page shows old counts. Runs on ``connection`` when given
+    (a seeder's own), else on the session. Threads without any post row are left alone.
+    Does not commit.
     """
     run: Executor = connection if connection is not None else db.session
     _recount_threads(run)
@@ -391,6 +393,7 @@ def recount(connection: Connection | None = None) -> None:
     _recount_members(run)
     if connection is None:
         db.session.expire_all()
+        versions.changed("state")  # the site state stamp covers every cached page
 
 
 # --------------------------------------------------------------------------- the demo

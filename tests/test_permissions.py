@@ -120,7 +120,7 @@ def test_change_is_seen_by_another_app_on_same_database(app, make_board, tmp_pat
             "TESTING": True,
             "SECRET_KEY": "x",
             "DATABASE_URL": app.config["DATABASE_URL"],
-            "INSTANCE_PATH": str(tmp_path / "other"),
+            "INSTANCE_PATH": app.instance_path,  # a second worker of the same site
         }
     )
     with other.app_context():

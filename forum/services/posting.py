@@ -17,7 +17,7 @@ from forum.extensions import db
 from forum.markup import mention_candidates, render
 from forum.models import Board, Member, Post, PostRevision, Thread, ThreadRead
 from forum.models.base import utcnow
-from forum.services import permissions
+from forum.services import permissions, versions
 from forum.services.errors import NotFound, PermissionDenied, ServiceError
 
 TITLE_MAX = 120
@@ -39,10 +39,12 @@ def _render(source: str) -> str:
 def _bump(thread_id: int | None, *board_ids: int) -> None:
     """Move the page-cache versions of a thread and boards whose pages this write changes."""
     if thread_id is not None:
+        versions.changed("thread", thread_id)
         db.session.execute(
             update(Thread).where(Thread.id == thread_id).values(version=Thread.version + 1)
         )
     for board_id in board_ids:
+        versions.changed("board", board_id)
         db.session.execute(
             update(Board).where(Board.id == board_id).values(version=Board.version + 1)
         )

@@ -2,9 +2,9 @@
 
 Settings, the permission matrix and the board list change rarely and are read on every
 request, so each worker process keeps them in memory. Every change goes through
-:func:`bump_version`; a worker reads the version once per request (one tiny query) and drops
-its cache when the version has moved, so a change made in one worker is seen by all others on
-their next request, without a restart.
+:func:`bump_version`; a worker reads the site state stamp once per request (shared memory,
+no query) and drops its cache when the stamp has moved, so a change made in one worker is
+seen by all others on their next request, without a restart.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from forum.extensions import db
 from forum.models import SiteSetting, SiteState
+from forum.services import versions
 
 T = TypeVar("T")
 
@@ -34,23 +35,24 @@ SETTING_DEFAULTS: dict[str, Any] = {
 
 
 def state_version() -> int:
-    """The site state version, read from the database once per app context (request)."""
+    """The site state stamp (see :mod:`forum.services.versions`), read once per request.
+
+    No database query: the stamp lives in memory shared by the workers and is renewed after
+    every commit that called :func:`bump_version`.
+    """
     version = g.get("_forum_state_version")
     if version is None:
-        version = db.session.execute(select(SiteState.version).where(SiteState.id == 1)).scalar()
-        if version is None:
-            db.session.add(SiteState(id=1, version=1))
-            db.session.flush()
-            version = 1
-        g._forum_state_version = version
+        version = g._forum_state_version = versions.stamps(versions.slot("state"))[0]
     return version
 
 
 def bump_version() -> None:
-    """Mark every worker's cache stale. Call inside the transaction that changes the data."""
+    """Mark every worker's cache stale. Call inside the transaction that changes the data:
+    the other workers see the change after it commits."""
     db.session.execute(
         update(SiteState).where(SiteState.id == 1).values(version=SiteState.version + 1)
     )
+    versions.changed("state")
     g.pop("_forum_state_version", None)
     _worker_cache().clear()
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from forum.extensions import db, limiter
 from forum.markup import quote_source
 from forum.models import Board, Member
-from forum.services import permissions, posting, reading, uploads, view_counts
+from forum.services import permissions, posting, reading, uploads, versions, view_counts
 from forum.services.errors import NotFound, ServiceError
 from forum.web import page_cache
 from forum.web.forms import ActionForm, ComposerForm, MoveForm
@@ -40,78 +40,80 @@ def _member_key() -> str:
 @bp.route("/")
 def index():
     member = viewer()
-    categories = reading.board_index(member)
-
-    def render() -> str:
-        return render_template("index.html", categories=categories)
-
+    key = None
     if member is None:
-        key = ("index", tuple((b.id, b.version) for row in categories for b in row.boards))
-        return page_cache.cached_guest_page(key, render)
-    return render()
+        key, html = page_cache.lookup("index", versions.slot("content"))
+        if html is not None:
+            return html
+    html = render_template("index.html", categories=reading.board_index(member))
+    return page_cache.store(key, html) if member is None else html
 
 
 @bp.route("/b/<slug>")
 def board(slug: str):
     member = viewer()
+    page = page_arg()
+    key = None
+    if member is None:
+        # Boards are looked up by slug; the all-content stamp covers whichever board it is.
+        key, html = page_cache.lookup(("board", slug, page), versions.slot("content"))
+        if html is not None:
+            return html
     board = posting.get_board(slug, member)
     permissions.require(member, "read", board.id)
-    page = page_arg()
-
-    def render() -> str:
-        moderator = permissions.is_moderator(member, board.id)
-        threads, pages = reading.board_threads(board, page, moderator)
-        if page > pages:
-            abort(404)
-        return render_template(
-            "board.html",
-            board=board,
-            threads=threads,
-            page=page,
-            pages=pages,
-            marks=reading.read_marks(member, [t.id for t in threads]),
-            can_start=permissions.can(member, "start_thread", board.id),
-        )
-
-    if member is None:
-        return page_cache.cached_guest_page(("board", board.id, board.version, page), render)
-    return render()
+    moderator = permissions.is_moderator(member, board.id)
+    threads, pages = reading.board_threads(board, page, moderator)
+    if page > pages:
+        abort(404)
+    html = render_template(
+        "board.html",
+        board=board,
+        threads=threads,
+        page=page,
+        pages=pages,
+        marks=reading.read_marks(member, [t.id for t in threads]),
+        can_start=permissions.can(member, "start_thread", board.id),
+    )
+    return page_cache.store(key, html) if member is None else html
 
 
 @bp.route("/t/<int:thread_id>")
 def thread(thread_id: int):
     member = viewer()
-    thread = posting.get_thread(thread_id, member)
     page = page_arg()
+    app = current_app._get_current_object()
+    key = None
+    if member is None:
+        key, html = page_cache.lookup(
+            ("thread", thread_id, page), versions.slot("thread", thread_id)
+        )
+        if html is not None:
+            view_counts.count_view(app, thread_id)
+            return html
+    thread = posting.get_thread(thread_id, member)
     pages = reading.thread_pages(thread)
     if page > pages:
         abort(404)
-    board = thread.board
-    posts: list = []
-
-    def render() -> str:
-        posts.extend(reading.thread_posts(thread, page))
-        moderator = permissions.is_moderator(member, thread.board_id)
-        can_reply = permissions.can(member, "reply", thread.board_id) and (
-            not thread.is_locked or moderator
-        )
-        return render_template(
-            "thread.html",
-            thread=thread,
-            board=board,
-            posts=posts,
-            page=page,
-            pages=pages,
-            moderator=moderator,
-            can_reply=can_reply,
-            can_edit=lambda post: posting.can_edit(member, post, thread),
-            form=ComposerForm(formdata=None) if can_reply else None,
-        )
-
-    view_counts.count_view(current_app._get_current_object(), thread.id)
+    posts = reading.thread_posts(thread, page)
+    moderator = permissions.is_moderator(member, thread.board_id)
+    can_reply = permissions.can(member, "reply", thread.board_id) and (
+        not thread.is_locked or moderator
+    )
+    html = render_template(
+        "thread.html",
+        thread=thread,
+        board=thread.board,
+        posts=posts,
+        page=page,
+        pages=pages,
+        moderator=moderator,
+        can_reply=can_reply,
+        can_edit=lambda post: posting.can_edit(member, post, thread),
+        form=ComposerForm(formdata=None) if can_reply else None,
+    )
+    view_counts.count_view(app, thread.id)
     if member is None:
-        return page_cache.cached_guest_page(("thread", thread.id, thread.version, page), render)
-    html = render()
+        return page_cache.store(key, html)
     if posts:
         posting.mark_read(member, thread, posts[-1].number)
     return html

@@ -1,27 +1,28 @@
-"""Whole-page cache for guests.
+"""Whole-page cache for guests, checked without touching the database.
 
 Most page views come from visitors who are not signed in, and every one of them sees the same
-page. A guest's board index, board page or thread page is therefore kept, rendered, in the
-worker's memory under a key that names everything the page depends on: the site state version
-(settings, permissions, boards, member names), the board's or thread's own ``version`` (bumped
-by every write that changes its pages), the page number and the language. A request still
-checks permissions and reads the current versions from the database — so nothing stale or
-forbidden is ever served — but skips the rendering.
+page. A guest's board index, board page or thread page is kept, rendered, in the worker's
+memory under a key made of the page, the language and the *stamps* (see
+:mod:`forum.services.versions`) of everything it shows: the site state (settings,
+permissions, member names) and the board or thread (or, for the index, all content). Stamps
+are read before the page is rendered and renewed after every commit that changes what the
+page shows, so a cached page can only be found while it is still exactly what a fresh render
+would give — including the permission checks, which depend on the site state.
 
-Pages are not cached when the visitor has flashed messages waiting, or when rendering put a
-CSRF token in the page (a form tied to a session).
+A page is not cached when the guest has flashed messages waiting, when rendering put a CSRF
+token in it (a form tied to a session), or when it is not a 200.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 
 from flask import current_app, g, session
 from flask_babel import get_locale
 
-from forum.services.site import state_version
+from forum.services import versions
 
 _lock = threading.Lock()
 
@@ -35,27 +36,31 @@ def enabled() -> bool:
     return int(current_app.config["PAGE_CACHE_ENTRIES"]) > 0
 
 
-def cached_guest_page(key: Hashable, render: Callable[[], str]) -> str:
-    """Return the rendered page for ``key`` from the cache, or render, store and return it.
+def lookup(page: Hashable, *slots: int) -> tuple[Hashable | None, str | None]:
+    """The cache key for a guest's ``page`` that depends on ``slots``, and the cached HTML.
 
-    Call only for guests, after the permission checks for the page have passed.
+    Returns ``(None, None)`` when the page must not come from (or go to) the cache. Call it
+    before reading anything for the page, and pass the key to :func:`store` after rendering.
     """
     if not enabled() or "_flashes" in session:
-        return render()
-    full_key = (key, str(get_locale()), state_version())
-    store = _store()
+        return None, None
+    key = (page, str(get_locale()), versions.stamps(versions.slot("state"), *slots))
     with _lock:
-        html = store.get(full_key)
+        html = _store().get(key)
         if html is not None:
-            store.move_to_end(full_key)
-            return html
-    html = render()
-    if "csrf_token" in g:  # the page holds a session's form token: not shareable
+            _store().move_to_end(key)
+    return key, html
+
+
+def store(key: Hashable | None, html: str) -> str:
+    """Keep ``html`` under ``key`` (from :func:`lookup`) and return it."""
+    if key is None or "csrf_token" in g:  # a page holding a session's form token: not shared
         return html
     with _lock:
-        store[full_key] = html
-        while len(store) > int(current_app.config["PAGE_CACHE_ENTRIES"]):
-            store.popitem(last=False)
+        cache = _store()
+        cache[key] = html
+        while len(cache) > int(current_app.config["PAGE_CACHE_ENTRIES"]):
+            cache.popitem(last=False)
     return html
 
 
