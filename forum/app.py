@@ -103,6 +103,12 @@ def _init_extensions(app: Flask) -> None:
     )
     app.config["RATELIMIT_ENABLED"] = bool(app.config["RATELIMIT_ENABLED"])
     limiter.init_app(app)
+    # Every limit of ours is a per-route decorator, which checks itself when the view runs;
+    # the extension's before_request check only serves application-wide limits, which we do
+    # not use, and cost ~0.1 ms on every request (a fifth of a cached page).
+    hooks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in hooks:
+        hooks.remove(limiter._check_request_limit)
     login_manager.init_app(app)
     from forum.services import versions
 

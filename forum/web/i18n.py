@@ -17,6 +17,18 @@ _ALIASES = {
 
 
 def _from_accept_language() -> str | None:
+    header = request.headers.get("Accept-Language", "")
+    if header not in _seen_headers:
+        if len(_seen_headers) > 1000:
+            _seen_headers.clear()
+        _seen_headers[header] = _match_accept_language()
+    return _seen_headers[header]
+
+
+_seen_headers: dict[str, str | None] = {}
+
+
+def _match_accept_language() -> str | None:
     for value, _quality in request.accept_languages:
         tag = value.lower().replace("_", "-")
         if tag in _ALIASES:
