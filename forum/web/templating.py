@@ -41,6 +41,14 @@ def local(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC).astimezone(zone)
 
 
+def _short(t: datetime, lang: str) -> str:
+    this_year = t.year == datetime.now(t.tzinfo).year
+    if lang == "en":
+        day = f"{_MONTHS_EN[t.month - 1]} {t.day}"
+        return f"{day}, {t:%H:%M}" if this_year else f"{day}, {t.year}"
+    return f"{t.month}月{t.day}日 {t:%H:%M}" if this_year else f"{t.year}年{t.month}月{t.day}日"
+
+
 def when(value: datetime | None) -> str:
     """A short absolute timestamp in the reader's time zone and language (11月23日 13:05).
 
@@ -49,13 +57,7 @@ def when(value: datetime | None) -> str:
     """
     if value is None:
         return ""
-    t = local(value)
-    _zone_, lang = _reader_zone_and_lang()
-    this_year = t.year == datetime.now(t.tzinfo).year
-    if lang == "en":
-        day = f"{_MONTHS_EN[t.month - 1]} {t.day}"
-        return f"{day}, {t:%H:%M}" if this_year else f"{day}, {t.year}"
-    return f"{t.month}月{t.day}日 {t:%H:%M}" if this_year else f"{t.year}年{t.month}月{t.day}日"
+    return _short(local(value), _reader_zone_and_lang()[1])
 
 
 def full_time(value: datetime | None) -> str:
@@ -72,10 +74,12 @@ def timetag(value: datetime | None) -> Markup:
     """``<time>`` with the exact time as title and ISO datetime for the theme's script."""
     if value is None:
         return Markup("")
-    return Markup('<time datetime="%s" title="%s">%s</time>') % (
-        iso(value),
-        full_time(value),
-        when(value),
+    zone, lang = _reader_zone_and_lang()
+    t = value.replace(tzinfo=UTC).astimezone(zone)
+    # Every part is digits and fixed words: nothing to escape.
+    return Markup(
+        f'<time datetime="{value:%Y-%m-%dT%H:%M:%SZ}" title="{t:%Y-%m-%d %H:%M}">'
+        f"{_short(t, lang)}</time>"
     )
 
 
