@@ -319,14 +319,22 @@ def delete_post(member: Member, post: Post) -> None:
         return
     post.deleted_at = utcnow()
     post.deleted_by_id = member.id
+    _count_reply(thread, post, -1)
+
+
+def _count_reply(thread: Thread, post: Post, sign: int) -> None:
+    """Count a reply in (``sign`` 1, restored) or out (-1, deleted) everywhere, refresh the
+    thread's and board's last post, and commit."""
     db.session.execute(
-        update(Thread).where(Thread.id == thread.id).values(reply_count=Thread.reply_count - 1)
+        update(Thread).where(Thread.id == thread.id).values(reply_count=Thread.reply_count + sign)
     )
     db.session.execute(
-        update(Board).where(Board.id == thread.board_id).values(post_count=Board.post_count - 1)
+        update(Board).where(Board.id == thread.board_id).values(post_count=Board.post_count + sign)
     )
     db.session.execute(
-        update(Member).where(Member.id == post.author_id).values(post_count=Member.post_count - 1)
+        update(Member)
+        .where(Member.id == post.author_id)
+        .values(post_count=Member.post_count + sign)
     )
     db.session.flush()
     _refresh_last_post(thread)
@@ -347,21 +355,7 @@ def restore_post(member: Member, post: Post) -> None:
         return
     post.deleted_at = None
     post.deleted_by_id = None
-    db.session.execute(
-        update(Thread).where(Thread.id == thread.id).values(reply_count=Thread.reply_count + 1)
-    )
-    db.session.execute(
-        update(Board).where(Board.id == thread.board_id).values(post_count=Board.post_count + 1)
-    )
-    db.session.execute(
-        update(Member).where(Member.id == post.author_id).values(post_count=Member.post_count + 1)
-    )
-    db.session.flush()
-    _refresh_last_post(thread)
-    db.session.flush()
-    _refresh_board_last(thread.board_id)
-    _bump(thread.id, thread.board_id)
-    db.session.commit()
+    _count_reply(thread, post, 1)
 
 
 def _live_post_count(thread: Thread) -> int:
