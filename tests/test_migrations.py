@@ -1,0 +1,33 @@
+"""A fresh database upgraded to head matches the models: no pending autogenerate diff."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+
+from forum.app import create_app
+from forum.extensions import db
+from forum.testing import fresh_database
+
+
+def test_upgrade_to_head_matches_models(tmp_path, database_kind):
+    with fresh_database(tmp_path, database_kind) as url:
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "x",
+                "DATABASE_URL": url,
+                "INSTANCE_PATH": str(tmp_path / "instance"),
+            }
+        )
+        with app.app_context():
+            directory = app.extensions["migrate"].directory
+            upgrade(directory=directory)
+            with db.engine.connect() as conn:
+                diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+            assert diff == [], diff
+            downgrade(directory=directory, revision="base")
+            upgrade(directory=directory)
+            db.session.remove()
+            db.engine.dispose()
