@@ -9,13 +9,13 @@ Revises: 41b65aded5d8
 Create Date: 2026-11-23 15:04:00.171522
 
 """
-from alembic import op
-import sqlalchemy as sa
 
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = 'e49b3b7bb1fa'
-down_revision = '41b65aded5d8'
+revision = "e49b3b7bb1fa"
+down_revision = "41b65aded5d8"
 branch_labels = None
 depends_on = None
 
@@ -29,9 +29,13 @@ CIRCULAR_FKS = (
 
 
 def upgrade():
-    with op.batch_alter_table('thread', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_thread_board_listing'))
-        batch_op.create_index('ix_thread_board_listing', ['board_id', 'pinned', 'last_post_at', 'deleted_at', 'id'], unique=False)
+    with op.batch_alter_table("thread", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_thread_board_listing"))
+        batch_op.create_index(
+            "ix_thread_board_listing",
+            ["board_id", "pinned", "last_post_at", "deleted_at", "id"],
+            unique=False,
+        )
 
     bind = op.get_bind()
     if bind.dialect.name != "sqlite":
@@ -39,9 +43,7 @@ def upgrade():
         for name, table, target, column in CIRCULAR_FKS:
             existing = {fk["name"] for fk in inspector.get_foreign_keys(table)}
             if name not in existing:
-                op.create_foreign_key(
-                    name, table, target, [column], ["id"], ondelete="SET NULL"
-                )
+                op.create_foreign_key(name, table, target, [column], ["id"], ondelete="SET NULL")
 
 
 def downgrade():
@@ -49,7 +51,10 @@ def downgrade():
     if bind.dialect.name != "sqlite":
         for name, table, _target, _column in CIRCULAR_FKS:
             op.drop_constraint(name, table, type_="foreignkey")
-    with op.batch_alter_table('thread', schema=None) as batch_op:
-        batch_op.drop_index('ix_thread_board_listing')
-        batch_op.create_index(batch_op.f('ix_thread_board_listing'), ['board_id', 'pinned', 'last_post_at'], unique=False)
-
+    with op.batch_alter_table("thread", schema=None) as batch_op:
+        batch_op.drop_index("ix_thread_board_listing")
+        batch_op.create_index(
+            batch_op.f("ix_thread_board_listing"),
+            ["board_id", "pinned", "last_post_at"],
+            unique=False,
+        )
