@@ -28,9 +28,7 @@ class Thread(db.Model):
     __tablename__ = "thread"
     __table_args__ = (
         # Covers the board listing: filter, order and the ids of a page, without the table.
-        Index(
-            "ix_thread_board_listing", "board_id", "pinned", "last_post_at", "deleted_at", "id"
-        ),
+        Index("ix_thread_board_listing", "board_id", "pinned", "last_post_at", "deleted_at", "id"),
         Index("ix_thread_author_created", "author_id", "created_at"),
         CheckConstraint("status IN ('open', 'locked')", name="status"),
     )

@@ -43,7 +43,10 @@ def register(app: Flask) -> None:
         messages = {
             403: (_("Not allowed"), _("You may not do this here.")),
             404: (_("Page not found"), _("This page does not exist, or you may not see it.")),
-            405: (_("Wrong kind of request"), _("This address does not accept this kind of request.")),
+            405: (
+                _("Wrong kind of request"),
+                _("This address does not accept this kind of request."),
+            ),
             413: (
                 _("File too large"),
                 _("The upload is larger than %(n)d MB.", n=app.config["MAX_UPLOAD_MB"]),
