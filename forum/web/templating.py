@@ -8,8 +8,9 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from flask import Flask, g, request, url_for
-from flask_babel import get_locale, get_timezone
+from flask_babel import get_locale, get_timezone, get_translations
 from flask_login import current_user
+from jinja2 import pass_context
 from markupsafe import Markup
 
 from forum.services import permissions, site
@@ -126,8 +127,46 @@ def page_window(current: int, total: int, around: int = 2) -> list[int | None]:
     return out
 
 
+def _bound_gettext(func):
+    """Jinja's new-style ``gettext`` around one catalog's lookup (escapes, then ``%`` formats)."""
+
+    @pass_context
+    def gettext(__context, __string: str, **variables) -> str:
+        rv = func(__string)
+        if __context.eval_ctx.autoescape:
+            rv = Markup(rv)
+        return rv % variables
+
+    return gettext
+
+
+def _bound_ngettext(func):
+    """Jinja's new-style ``ngettext`` around one catalog's lookup."""
+
+    @pass_context
+    def ngettext(__context, __singular: str, __plural: str, __num: int, **variables) -> str:
+        variables.setdefault("num", __num)
+        rv = func(__singular, __plural, __num)
+        if __context.eval_ctx.autoescape:
+            rv = Markup(rv)
+        return rv % variables
+
+    return ngettext
+
+
 def register(app: Flask) -> None:
     """Add the filters and globals to ``app``'s Jinja environment."""
+
+    @app.context_processor
+    def catalog_for_this_render() -> dict:
+        # Flask-Babel looks the catalog up again on every _() call (~100 per page); a page
+        # is rendered in one language, so bind the catalog once per render.
+        translations = get_translations()
+        return {
+            "gettext": _bound_gettext(translations.ugettext),
+            "ngettext": _bound_ngettext(translations.ungettext),
+        }
+
     env = app.jinja_env
     env.filters["when"] = when
     env.filters["full_time"] = full_time
