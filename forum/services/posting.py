@@ -19,6 +19,7 @@ from forum.models import Board, Member, Post, PostRevision, Thread, ThreadRead
 from forum.models.base import utcnow
 from forum.services import permissions, versions
 from forum.services.errors import NotFound, PermissionDenied, ServiceError
+from forum.services.reading import PostView
 
 TITLE_MAX = 120
 BODY_MAX = 50_000
@@ -203,7 +204,7 @@ def reply(author: Member, thread: Thread, body: str) -> Post:
     return post
 
 
-def can_edit(member: Member | None, post: Post, thread: Thread) -> bool:
+def can_edit(member: Member | None, post: Post | PostView, thread: Thread) -> bool:
     """Authors edit their own posts while the thread is open; moderators edit any post."""
     if member is None or not getattr(member, "is_authenticated", False):
         return False
