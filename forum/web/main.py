@@ -40,25 +40,21 @@ def _member_key() -> str:
 @bp.route("/")
 def index():
     member = viewer()
-    key = None
-    if member is None:
-        key, html = page_cache.lookup("index", versions.slot("content"))
-        if html is not None:
-            return html
+    key, html = page_cache.lookup(member, "index", versions.slot("content"))
+    if html is not None:
+        return html
     html = render_template("index.html", categories=reading.board_index(member))
-    return page_cache.store(key, html) if member is None else html
+    return page_cache.store(key, html)
 
 
 @bp.route("/b/<slug>")
 def board(slug: str):
     member = viewer()
     page = page_arg()
-    key = None
-    if member is None:
-        # Boards are looked up by slug; the all-content stamp covers whichever board it is.
-        key, html = page_cache.lookup(("board", slug, page), versions.slot("content"))
-        if html is not None:
-            return html
+    # Boards are looked up by slug; the all-content stamp covers whichever board it is.
+    key, html = page_cache.lookup(member, ("board", slug, page), versions.slot("content"))
+    if html is not None:
+        return html
     board = posting.get_board(slug, member)
     permissions.require(member, "read", board.id)
     moderator = permissions.is_moderator(member, board.id)
@@ -74,7 +70,7 @@ def board(slug: str):
         marks=reading.read_marks(member, [t.id for t in threads]),
         can_start=permissions.can(member, "start_thread", board.id),
     )
-    return page_cache.store(key, html) if member is None else html
+    return page_cache.store(key, html)
 
 
 @bp.route("/t/<int:thread_id>")
@@ -82,14 +78,12 @@ def thread(thread_id: int):
     member = viewer()
     page = page_arg()
     app = current_app._get_current_object()
-    key = None
-    if member is None:
-        key, html = page_cache.lookup(
-            ("thread", thread_id, page), versions.slot("thread", thread_id)
-        )
-        if html is not None:
-            view_counts.count_view(app, thread_id)
-            return html
+    key, html = page_cache.lookup(
+        member, ("thread", thread_id, page), versions.slot("thread", thread_id)
+    )
+    if html is not None:
+        view_counts.count_view(app, thread_id)
+        return html
     thread = posting.get_thread(thread_id, member)
     pages = reading.thread_pages(thread)
     if page > pages:
@@ -112,11 +106,9 @@ def thread(thread_id: int):
         form=ComposerForm(formdata=None) if can_reply else None,
     )
     view_counts.count_view(app, thread.id)
-    if member is None:
-        return page_cache.store(key, html)
-    if posts:
+    if member is not None and posts:
         posting.mark_read(member, thread, posts[-1].number)
-    return html
+    return page_cache.store(key, html)
 
 
 @bp.route("/t/<int:thread_id>/last")

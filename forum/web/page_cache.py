@@ -36,13 +36,15 @@ def enabled() -> bool:
     return int(current_app.config["PAGE_CACHE_ENTRIES"]) > 0
 
 
-def lookup(page: Hashable, *slots: int) -> tuple[Hashable | None, str | None]:
-    """The cache key for a guest's ``page`` that depends on ``slots``, and the cached HTML.
+def lookup(viewer, page: Hashable, *slots: int) -> tuple[Hashable | None, str | None]:
+    """The cache key for ``page`` that depends on ``slots``, and the cached HTML.
 
-    Returns ``(None, None)`` when the page must not come from (or go to) the cache. Call it
-    before reading anything for the page, and pass the key to :func:`store` after rendering.
+    Returns ``(None, None)`` when the page must not come from (or go to) the cache: for
+    signed-in members (``viewer`` not None), with the cache off, or with flashed messages
+    waiting. Call it before reading anything for the page, and pass the key to :func:`store`
+    after rendering.
     """
-    if not enabled() or "_flashes" in session:
+    if viewer is not None or not enabled() or "_flashes" in session:
         return None, None
     key = (page, str(get_locale()), versions.stamps(versions.slot("state"), *slots))
     with _lock:
@@ -53,7 +55,7 @@ def lookup(page: Hashable, *slots: int) -> tuple[Hashable | None, str | None]:
 
 
 def store(key: Hashable | None, html: str) -> str:
-    """Keep ``html`` under ``key`` (from :func:`lookup`) and return it."""
+    """Keep ``html`` under ``key`` (from :func:`lookup`; None keeps nothing) and return it."""
     if key is None or "csrf_token" in g:  # a page holding a session's form token: not shared
         return html
     with _lock:
