@@ -123,7 +123,46 @@ def thread_posts(thread: Thread, page: int) -> list[PostView]:
     ]  # fmt: skip
 
 
-def board_threads(board: Board, page: int, moderator: bool = False) -> tuple[list[Thread], int]:
+@dataclass(slots=True)
+class ThreadView:
+    """A thread as a board listing shows it (plain values, like :class:`PostView`)."""
+
+    id: int
+    title: str
+    status: str
+    pinned: bool
+    deleted_at: datetime | None
+    created_at: datetime
+    last_number: int
+    reply_count: int
+    last_post_at: datetime
+    last_poster_name: str
+    author: AuthorView
+
+    @property
+    def is_locked(self) -> bool:
+        return self.status == "locked"
+
+
+_THREAD_COLUMNS = (
+    Thread.id,
+    Thread.title,
+    Thread.status,
+    Thread.pinned,
+    Thread.deleted_at,
+    Thread.created_at,
+    Thread.last_number,
+    Thread.reply_count,
+    Thread.last_post_at,
+    Thread.last_poster_name,
+    Thread.author_id,
+    Member.username,
+    Member.display_name,
+    Member.avatar,
+)
+
+
+def board_threads(board: Board, page: int, moderator: bool = False) -> tuple[list[ThreadView], int]:
     """One page of a board's threads (pinned first, then latest activity) and the page count.
 
     The page's thread ids are picked from the listing index alone, then only those threads
@@ -135,15 +174,15 @@ def board_threads(board: Board, page: int, moderator: bool = False) -> tuple[lis
     if not moderator:
         ids = ids.where(Thread.deleted_at.is_(None))
     ids = ids.order_by(*order).limit(size).offset((page - 1) * size)
-    threads = list(
-        db.session.execute(
-            select(Thread)
-            .join(Member, Thread.author_id == Member.id)
-            .options(contains_eager(Thread.author))
-            .where(Thread.id.in_(ids.scalar_subquery()))
-            .order_by(*order)
-        ).scalars()
+    rows = db.session.execute(
+        select(*_THREAD_COLUMNS)
+        .join(Member, Thread.author_id == Member.id)
+        .where(Thread.id.in_(ids.scalar_subquery()))
+        .order_by(*order)
     )
+    threads = [
+        ThreadView(*row[:10], AuthorView(row[10], row[11], row[12] or "", row[13])) for row in rows
+    ]
     return threads, max(1, math.ceil(board.thread_count / size))
 
 
