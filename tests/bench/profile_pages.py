@@ -198,70 +198,7 @@ def what_ifs(app) -> dict[str, Callable[[], Any]]:
 
     from forum.extensions import db
     from forum.models import Member, Post
-    from forum.services import reading, site
-
-    def no_state_query():
-        version = {}
-
-        def state_version() -> int:  # once per worker instead of once per request
-            if "v" not in version:
-                version["v"] = db.session.execute(
-                    select(site.SiteState.version).where(site.SiteState.id == 1)
-                ).scalar()
-            return version["v"]
-
-        return patched(site, "state_version", state_version)
-
-    class _Author:
-        __slots__ = ("id", "username", "display_name", "avatar")
-
-        def __init__(self, id, username, display_name, avatar):  # noqa: A002
-            self.id, self.username, self.display_name, self.avatar = (
-                id, username, display_name, avatar,
-            )  # fmt: skip
-
-        @property
-        def name(self) -> str:
-            return self.display_name or self.username
-
-    class _Post:
-        __slots__ = (
-            "id", "number", "author_id", "html", "created_at", "edit_count", "deleted_at",
-            "author", "thread_id",
-        )  # fmt: skip
-
-    def lean_posts():
-        def thread_posts(thread, page: int):
-            size = reading.per_page_posts()
-            first = (page - 1) * size + 1
-            rows = db.session.execute(
-                select(
-                    Post.id,
-                    Post.number,
-                    Post.author_id,
-                    Post.html,
-                    Post.created_at,
-                    Post.edit_count,
-                    Post.deleted_at,
-                    Member.username,
-                    Member.display_name,
-                    Member.avatar,
-                )  # fmt: skip
-                .join(Member, Post.author_id == Member.id)
-                .where(Post.thread_id == thread.id, Post.number.between(first, first + size - 1))
-                .order_by(Post.number)
-            ).all()
-            out = []
-            for r in rows:
-                p = _Post()
-                p.id, p.number, p.author_id, p.html = r[0], r[1], r[2], r[3]
-                p.created_at, p.edit_count, p.deleted_at = r[4], r[5], r[6]
-                p.thread_id = thread.id
-                p.author = _Author(r[2], r[7], r[8], r[9])
-                out.append(p)
-            return out
-
-        return patched(reading, "thread_posts", thread_posts)
+    from forum.services import reading
 
     def load_only_posts():
         from sqlalchemy.orm import contains_eager, load_only
@@ -321,31 +258,6 @@ def what_ifs(app) -> dict[str, Callable[[], Any]]:
     def control():
         yield
 
-    def fast_gettext():
-        """The proposal: bind ``gettext``/``ngettext`` to this request's catalog once per
-        render (a context processor), instead of Flask-Babel's per-call lookup of the
-        catalog through context-locals."""
-        from flask_babel import get_translations
-        from jinja2.ext import _make_new_gettext, _make_new_ngettext
-
-        def bind() -> dict[str, Any]:
-            translations = get_translations()
-            return {
-                "gettext": _make_new_gettext(translations.ugettext),
-                "ngettext": _make_new_ngettext(translations.ungettext),
-            }
-
-        @contextmanager
-        def cm():
-            processors = app.template_context_processors[None]
-            processors.append(bind)
-            try:
-                yield
-            finally:
-                processors.remove(bind)
-
-        return cm()
-
     def plain_paths():
         """Stand-in for writing ``/t/{{ t.id }}``-style paths in the templates instead of
         ``url_for`` for the per-row links (thread, profile, last post, board)."""
@@ -377,157 +289,13 @@ def what_ifs(app) -> dict[str, Callable[[], Any]]:
 
         return cm()
 
-    def one_pass_timetag():
-        """The proposal for ``forum.web.templating.timetag``: convert the time zone once,
-        read "this year" once per request, build the (always safe) markup with one
-        f-string."""
-        from datetime import UTC, datetime
-
-        from flask import g
-        from markupsafe import Markup
-
-        from forum.web import templating
-
-        months = templating._MONTHS_EN
-
-        def timetag(value):
-            if value is None:
-                return Markup("")
-            zone, lang = templating._reader_zone_and_lang()
-            t = value.replace(tzinfo=UTC).astimezone(zone)
-            year = g.get("_forum_this_year")
-            if year is None:
-                year = g._forum_this_year = datetime.now(zone).year
-            hm = f"{t.hour:02d}:{t.minute:02d}"
-            if lang == "en":
-                day = f"{months[t.month - 1]} {t.day}"
-                short = f"{day}, {hm}" if t.year == year else f"{day}, {t.year}"
-            else:
-                short = (
-                    f"{t.month}月{t.day}日 {hm}"
-                    if t.year == year
-                    else f"{t.year}年{t.month}月{t.day}日"
-                )
-            return Markup(
-                f'<time datetime="{value:%Y-%m-%dT%H:%M:%SZ}" '
-                f'title="{t.year:04d}-{t.month:02d}-{t.day:02d} {hm}">{short}</time>'
-            )
-
-        return patched_filter(app, "timetag", timetag)
-
     return {
         "control: nothing changed (A/B noise check)": control,
-        "gettext bound once per render (context processor)": fast_gettext,
         "plain paths instead of url_for for per-row links": plain_paths,
-        "timetag in one pass (one astimezone, no Markup %)": one_pass_timetag,
-        "site_state version read once per worker, not per request": no_state_query,
-        "thread: posts+authors as lean Core rows (10 columns) instead of ORM entities": lean_posts,
         "thread: posts+authors as ORM entities with load_only (13 columns, no source/password/bio)": (
             load_only_posts
         ),
         "templates without gettext (upper bound of translation cost)": no_gettext,
-    }
-
-
-def hit_what_ifs(app) -> dict[str, Callable[[], Any]]:
-    """Experiments on the guest page-cache *hit* path (run with ``--page-cache on`` after the
-    cache is warm: the page is never rendered under these patches)."""
-    from flask import g
-    from sqlalchemy import select
-
-    from forum.extensions import db
-    from forum.models import Board, SiteState, Thread
-    from forum.services import permissions, posting, reading, site
-
-    class _Row:
-        """What the thread view reads from a thread on a cache hit."""
-
-        def __init__(self, row) -> None:
-            self.id, self.board_id, self.version, self.last_number = row[:4]
-            self.deleted_at, self.status = row[4], row[5]
-            self.board = _BoardRef(self.board_id)
-
-        @property
-        def is_locked(self) -> bool:
-            return self.status == "locked"
-
-    class _BoardRef:
-        def __init__(self, board_id: int) -> None:
-            self.id = board_id
-
-    state = select(SiteState.version).where(SiteState.id == 1).scalar_subquery()
-    stmt_by_id: dict[int, Any] = {}
-
-    def core_get_thread(thread_id: int, member):
-        stmt = stmt_by_id.get(thread_id)
-        if stmt is None:
-            stmt = stmt_by_id[thread_id] = select(
-                Thread.id, Thread.board_id, Thread.version, Thread.last_number,
-                Thread.deleted_at, Thread.status, state,
-            ).where(Thread.id == thread_id)  # fmt: skip
-        row = db.session.execute(stmt).first()
-        g._forum_state_version = row[6]  # the state version rides along: no second query
-        thread = _Row(row)
-        permissions.require(member, "read", thread.board_id)
-        return thread
-
-    memo: dict[int, Any] = {}
-
-    def no_db_get_thread(thread_id: int, member):
-        if thread_id not in memo:
-            memo[thread_id] = core_get_thread(thread_id, member)
-        permissions.require(member, "read", memo[thread_id].board_id)
-        return memo[thread_id]
-
-    @contextmanager
-    def microcache():
-        with app.app_context():
-            version = db.session.execute(select(SiteState.version)).scalar()
-        with (
-            patched(posting, "get_thread", no_db_get_thread),
-            patched(site, "state_version", lambda: version),
-        ):
-            yield
-
-    @contextmanager
-    def control():
-        yield
-
-    class _Cat:
-        def __init__(self, boards: list) -> None:
-            self.boards = boards
-
-    class _B:
-        def __init__(self, board_id: int, version: int) -> None:
-            self.id, self.version = board_id, version
-
-    board_stmt = select(Board.id, Board.version).order_by(Board.category_id, Board.position)
-
-    def core_board_index(member):
-        visible = permissions.visible_board_ids(member, "view")
-        rows = db.session.execute(board_stmt).all()
-        return [_Cat([_B(i, v) for i, v in rows if i in visible])]
-
-    @contextmanager
-    def index_microcache():
-        with app.test_request_context("/"):
-            version = db.session.execute(select(SiteState.version)).scalar()
-            cats = core_board_index(None)
-        with (
-            patched(reading, "board_index", lambda member: cats),
-            patched(site, "state_version", lambda: version),
-        ):
-            yield
-
-    return {
-        "control: nothing changed (A/B noise check)": control,
-        "thread hit: one Core row (thread + state version) instead of ORM Thread+Board "
-        "and a separate site_state query": lambda: patched(posting, "get_thread", core_get_thread),
-        "thread hit: no database at all (upper bound of a 1-s microcache)": microcache,
-        "index hit: Core (board id, version) rows instead of ORM Board+Category": lambda: patched(
-            reading, "board_index", core_board_index
-        ),
-        "index hit: no database at all (upper bound of a 1-s microcache)": index_microcache,
     }
 
 
@@ -541,8 +309,9 @@ def profile_page(app, client, name: str, path: str, n: int) -> dict[str, Any]:
     ms = best_of(client, path, n, rounds=5)
     experiments: dict[str, Any] = {}
     if app is not None:
+        # A cache hit reads no database and renders nothing: experiments are about rendering.
         cache_on = bool(app.config.get("PAGE_CACHE_ENTRIES"))
-        for label, factory in (hit_what_ifs(app) if cache_on else what_ifs(app)).items():
+        for label, factory in ({} if cache_on else what_ifs(app)).items():
             scope = label.split(":", 1)[0].split(" ", 1)[0]
             if scope in ("thread", "index", "board") and not name.startswith(scope):
                 continue  # an experiment for another page
