@@ -261,7 +261,6 @@ def _recount_threads(run: Executor) -> None:
             last_post_id=func.coalesce(src.c.last_id, src.c.first_id),
             last_post_at=func.coalesce(src.c.last_at, t.c.last_post_at),
             last_poster_name=func.coalesce(src.c.last_name, t.c.last_poster_name),
-            version=t.c.version + 1,
         )
     )
 
@@ -327,7 +326,6 @@ def _recount_boards(run: Executor) -> None:
             last_post_at=src.c.last_post_at,
             last_poster_name=func.coalesce(src.c.last_poster_name, ""),
             last_thread_title=func.coalesce(src.c.title, ""),
-            version=b.c.version + 1,
         )
     )
 
@@ -382,8 +380,8 @@ def recount(connection: Connection | None = None) -> None:
     - member: ``post_count`` = live posts in live threads, ``thread_count`` = live threads
       they started.
 
-    Thread and board ``version`` go up too, and every page-cache stamp is marked for
-    renewal at commit, so no cached page shows old counts. Runs on ``connection`` when given
+    Every page-cache stamp is marked for renewal at commit (through the site state stamp),
+    so no cached page shows old counts. Runs on ``connection`` when given
     (a seeder's own), else on the session. Threads without any post row are left alone.
     Does not commit.
     """

@@ -43,8 +43,6 @@ class Board(db.Model):
     last_post_at: Mapped[datetime | None]
     last_poster_name: Mapped[str] = mapped_column(String(40), default="")
     last_thread_title: Mapped[str] = mapped_column(String(200), default="")
-    #: Goes up with every change that shows on the board's pages (page cache key).
-    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     @property
     def kinds(self) -> list[str]:

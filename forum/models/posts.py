@@ -53,8 +53,6 @@ class Thread(db.Model):
     )
     last_post_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_poster_name: Mapped[str] = mapped_column(String(40), default="")
-    #: Goes up with every change that shows on the thread's pages (page cache key).
-    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     board: Mapped[Board] = relationship(lazy="raise", foreign_keys=[board_id])
     author: Mapped[Member] = relationship(lazy="raise")

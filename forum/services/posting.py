@@ -38,17 +38,11 @@ def _render(source: str) -> str:
 
 
 def _bump(thread_id: int | None, *board_ids: int) -> None:
-    """Move the page-cache versions of a thread and boards whose pages this write changes."""
+    """Renew, at commit, the page-cache stamps of the thread and boards this write changes."""
     if thread_id is not None:
         versions.changed("thread", thread_id)
-        db.session.execute(
-            update(Thread).where(Thread.id == thread_id).values(version=Thread.version + 1)
-        )
     for board_id in board_ids:
         versions.changed("board", board_id)
-        db.session.execute(
-            update(Board).where(Board.id == board_id).values(version=Board.version + 1)
-        )
 
 
 def validate_title(title: str) -> str:

@@ -5,7 +5,7 @@ thread.last_post_id with use_alter, and op.create_table left them out on Postgre
 took them inline). They are added here where they are missing.
 
 Revision ID: e49b3b7bb1fa
-Revises: 41b65aded5d8
+Revises: 59b73bd9904d
 Create Date: 2026-11-23 15:04:00.171522
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "e49b3b7bb1fa"
-down_revision = "41b65aded5d8"
+down_revision = "59b73bd9904d"
 branch_labels = None
 depends_on = None
 
