@@ -51,7 +51,3 @@ def flush(app: Flask) -> int:
         db.session.commit()
     return len(tally)
 
-
-def pending(app: Flask, thread_id: int) -> int:
-    """Views of ``thread_id`` counted but not yet written (shown on the page)."""
-    return _state(app)["tally"].get(thread_id, 0)

@@ -65,8 +65,3 @@ def store(key: Hashable | None, html: str) -> str:
             cache.popitem(last=False)
     return html
 
-
-def clear() -> None:
-    """Drop every cached page of this worker."""
-    with _lock:
-        _store().clear()
