@@ -50,4 +50,3 @@ def flush(app: Flask) -> int:
             )
         db.session.commit()
     return len(tally)
-

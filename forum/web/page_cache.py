@@ -64,4 +64,3 @@ def store(key: Hashable | None, html: str) -> str:
         while len(cache) > int(current_app.config["PAGE_CACHE_ENTRIES"]):
             cache.popitem(last=False)
     return html
-
