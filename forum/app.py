@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
+    from forum import plugins
+
+    plugins.init_app(app)
     from forum.web import errors, hooks, templating
 
     errors.register(app)
@@ -72,6 +76,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
     return app
+
+
+@migrate.configure
+def _with_plugin_migrations(config):
+    """Alembic sees the core's migrations and every loaded plugin's branch."""
+    from forum import plugins
+
+    dirs = [Path(__file__).parent / "migrations" / "versions", *plugins.migration_dirs()]
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(str(d) for d in dirs))
+    return config
 
 
 @event.listens_for(Engine, "connect")
@@ -110,9 +125,11 @@ def _init_extensions(app: Flask) -> None:
     if limiter._check_request_limit in hooks:
         hooks.remove(limiter._check_request_limit)
     login_manager.init_app(app)
+    from forum import jobs
     from forum.services import versions
 
     versions.init_app(app)
+    jobs.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
 
@@ -122,7 +139,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from forum.web import admin, auth, main, members, uploads
+    from forum.web import admin, auth, main, members, points, uploads
 
-    for module in (main, auth, members, uploads, admin):
+    for module in (main, auth, members, points, uploads, admin):
         app.register_blueprint(module.bp)

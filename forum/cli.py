@@ -1,8 +1,9 @@
 """The ``forum`` command: a Flask CLI group with the forum's own commands.
 
-``forum init`` · ``forum run`` · ``forum demo`` · ``forum create-admin`` · ``forum db upgrade``
-· ``forum backup`` / ``forum restore``. Problems with the instance (missing, no secret key,
-database not set up or unreachable) are reported in one line, never as a traceback.
+``forum init`` · ``forum run`` · ``forum demo`` · ``forum worker`` · ``forum create-admin`` ·
+``forum db upgrade`` · ``forum backup`` / ``forum restore``. Problems with the instance (missing,
+no secret key, database not set up or unreachable) are reported in one line, never as a
+traceback.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from forum import __version__
 from forum.config import default_instance_path
+from forum.plugins_cli import plugins_group
 
 
 def _create_app(*_args, **_kwargs):
@@ -35,7 +37,12 @@ def cli() -> None:
     """Shequn (社群) community forum server."""
 
 
+# Core and every plugin are separate Alembic branches: `forum db upgrade` goes to all heads.
+for _param in db_group.commands["upgrade"].params:
+    if _param.name == "revision":
+        _param.default = "heads"
 cli.add_command(db_group)
+cli.add_command(plugins_group)
 cli.add_command(shell_command)
 cli.add_command(routes_command)
 
@@ -62,7 +69,7 @@ def initialise(app) -> None:
     from forum.services.setup import ensure_defaults
 
     with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
+        upgrade(directory=app.extensions["migrate"].directory, revision="heads")
         ensure_defaults()
 
 
@@ -83,8 +90,22 @@ def init_command() -> None:
 def _serve(app, host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
+    from forum import jobs
+
+    consumer = None
+    if jobs.immediate_mode(app):
+        click.echo(" * background jobs run immediately (JOBS_IMMEDIATE)")
+    elif app.config["JOBS_IN_PROCESS"]:
+        consumer = jobs.start_consumer_thread(app)
+        click.echo(f" * background jobs run in this process ({jobs.describe_storage()})")
+    else:
+        click.echo(f" * background jobs are left to `forum worker` ({jobs.describe_storage()})")
     click.echo(f" * Shequn {__version__} serving on http://{host}:{port}  (Ctrl+C stops)")
-    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    finally:
+        if consumer is not None:
+            consumer.stop()
 
 
 @cli.command("run")
@@ -122,6 +143,35 @@ def demo_command(host: str, port: int, no_serve: bool, scale: float) -> None:
     click.echo(f" * admin login: {DEMO_ADMIN} / {DEMO_PASSWORD}")
     if not no_serve:
         _serve(app, host, port)
+
+
+@cli.command("worker")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker threads  [default: JOBS_WORKERS, 2]",
+)
+@click.option("--no-periodic", is_flag=True, help="Leave periodic jobs to another worker.")
+def worker_command(workers: int | None, no_periodic: bool) -> None:
+    """Run background jobs in the foreground (Ctrl+C waits for running jobs; SIGTERM stops).
+
+    Run one with JOBS_IN_PROCESS = False when gunicorn serves the site; more than one only
+    with --no-periodic on all but one, or periodic jobs run twice.
+    """
+    from forum import jobs
+
+    app = current_app._get_current_object()
+    _check_database(app)
+    if jobs.immediate_mode(app):
+        raise click.ClickException("JOBS_IMMEDIATE is on: jobs run where they are queued")
+    threads = workers or app.config["JOBS_WORKERS"]
+    periodic = "off" if no_periodic else f"{len(jobs.periodic_jobs())} periodic jobs"
+    click.echo(
+        f" * Shequn {__version__} worker: {threads} threads, {periodic}, "
+        f"queue {jobs.describe_storage()}  (Ctrl+C stops)"
+    )
+    jobs.run_consumer(app, workers=threads, periodic=not no_periodic)
 
 
 @cli.command("create-admin")

@@ -35,6 +35,11 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_ENABLED": True,
     "VIEW_COUNT_FLUSH_SECONDS": 30,
     "PAGE_CACHE_ENTRIES": 2000,  # rendered guest pages kept per worker; 0 switches it off
+    "JOBS_IMMEDIATE": None,  # run background jobs at once, in the caller; None → as TESTING
+    "JOBS_IN_PROCESS": True,  # `forum run` / `forum demo` run a job consumer in-process
+    "JOBS_WORKERS": 2,  # consumer threads (`forum worker`, and the in-process consumer)
+    "JOBS_QUEUE": "shequn",  # queue name in jobs.db / Redis (sites sharing a Redis differ)
+    "JOBS_TIMEZONE": None,  # time zone of periodic jobs' crontab fields; None → server's
     "TESTING": False,
 }
 

@@ -2,7 +2,7 @@
 
 Fixtures: ``app`` (a fresh forum on a fresh database: SQLite in a temp folder, or PostgreSQL
 when ``FORUM_TEST_DATABASE_URL`` is set), ``db``, ``client``, ``make_member``, ``make_board``,
-``login`` (sign a test client in as a member), ``count_queries``.
+``login`` (sign a test client in as a member), ``count_queries``, ``enable_plugin``.
 """
 
 from __future__ import annotations
@@ -223,3 +223,21 @@ def english(app):
 
     with force_locale("en"):
         yield
+
+
+@pytest.fixture
+def enable_plugin(app):
+    """``enable_plugin("qa")`` switches an installed plugin on (``disable=True``: off).
+
+    Plugins under test are installed (``pip install -e``) or named in the ``app_config``
+    fixture: ``{"EXTRA_PLUGINS": {"sample": "tests.sample_plugin"}}``.
+    """
+    from forum.services import plugin_state
+
+    def switch(name: str, disable: bool = False) -> None:
+        if disable:
+            plugin_state.disable(name)
+        else:
+            plugin_state.enable(name)
+
+    return switch

@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
+from forum import plugins
 from forum.app import create_app
 from forum.extensions import db
 from forum.testing import fresh_database
@@ -25,7 +26,10 @@ def test_upgrade_to_head_matches_models(tmp_path, database_kind):
             directory = app.extensions["migrate"].directory
             upgrade(directory=directory)
             with db.engine.connect() as conn:
-                diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+                context = MigrationContext.configure(
+                    conn, opts={"include_object": plugins.alembic_include_object}
+                )
+                diff = compare_metadata(context, db.metadata)
             assert diff == [], diff
             downgrade(directory=directory, revision="base")
             upgrade(directory=directory)

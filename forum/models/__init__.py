@@ -3,9 +3,24 @@
 from forum.models.boards import Board, Category
 from forum.models.groups import BoardPermission, Group, GroupMembership
 from forum.models.members import Member
+from forum.models.plugins import PluginSetting, PluginState
+from forum.models.points import PointBalance, PointEntry, PointEscrow
 from forum.models.posts import Post, PostRevision, Thread, ThreadRead
 from forum.models.site import SiteSetting, SiteState
 from forum.models.uploads import Upload
+
+
+
+def core_tables() -> frozenset[str]:
+    """The tables of the core's models (plugins own the tables named ``<plugin>_…``)."""
+    from forum.extensions import db
+
+    return frozenset(
+        mapper.local_table.name
+        for mapper in db.Model.registry.mappers
+        if mapper.class_.__module__.startswith("forum.models.")
+    )
+
 
 __all__ = [
     "Board",
@@ -14,6 +29,11 @@ __all__ = [
     "Group",
     "GroupMembership",
     "Member",
+    "PluginSetting",
+    "PluginState",
+    "PointBalance",
+    "PointEntry",
+    "PointEscrow",
     "Post",
     "PostRevision",
     "SiteSetting",
@@ -21,4 +41,5 @@ __all__ = [
     "Thread",
     "ThreadRead",
     "Upload",
+    "core_tables",
 ]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from forum import plugins
 from forum.extensions import db
 from forum.models import Board, Category, Thread
 from forum.services.errors import ServiceError
@@ -42,16 +44,45 @@ def validate_slug(slug: str, board_id: int | None = None) -> str:
     return slug
 
 
+def validate_thread_kinds(kinds: str | Iterable[str], board: Board | None = None) -> str:
+    """The thread kinds a board allows, checked, as stored (comma-separated, in order).
+
+    Known kinds only: ``discussion`` (the core's), the enabled plugins' kinds, and kinds the
+    board already allows (a disabled plugin's kind stays stored until it is taken away, but
+    cannot be added). No kind twice, and at least one that members can start now.
+    """
+    names = [k.strip() for k in (kinds.split(",") if isinstance(kinds, str) else kinds)]
+    names = [k for k in names if k]
+    available = {"discussion", *plugins.thread_kinds()}
+    kept = set(board.kinds) if board is not None else set()
+    for kind in names:
+        if kind not in available and kind not in kept:
+            raise ServiceError(_("Unknown kind of thread: %(kind)s.", kind=kind), "thread_kinds")
+    if len(set(names)) != len(names):
+        raise ServiceError(_("Each kind of thread can be allowed only once."), "thread_kinds")
+    if not names:
+        raise ServiceError(_("Allow at least one kind of thread."), "thread_kinds")
+    if not any(kind in available for kind in names):
+        raise ServiceError(
+            _("Allow at least one kind of thread that members can start now."), "thread_kinds"
+        )
+    stored = ",".join(names)
+    if len(stored) > 200:
+        raise ServiceError(_("Too many kinds of thread."), "thread_kinds")
+    return stored
+
+
 def create_board(
     category: Category,
     slug: str,
     name: str,
     description: str = "",
     position: int | None = None,
-    thread_kinds: str = "discussion",
+    thread_kinds: str | Iterable[str] = "discussion",
 ) -> Board:
     """Add a board to a category. Commits."""
     slug = validate_slug(slug)
+    thread_kinds = validate_thread_kinds(thread_kinds)
     name = name.strip()
     if not name or len(name) > 80:
         raise ServiceError(_("A board name has 1 to 80 characters."), "name")
@@ -85,6 +116,8 @@ def update_board(board: Board, **fields) -> Board:
         if not name or len(name) > 80:
             raise ServiceError(_("A board name has 1 to 80 characters."), "name")
         fields["name"] = name
+    if "thread_kinds" in fields:
+        fields["thread_kinds"] = validate_thread_kinds(fields["thread_kinds"], board)
     for key, value in fields.items():
         if key not in {"slug", "name", "description", "category_id", "position", "thread_kinds"}:
             raise ValueError(f"not a board field: {key}")

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from forum import plugins
 from forum.extensions import db
 from forum.models import Group, GroupMembership, Member
 from forum.models.base import utcnow
@@ -159,6 +160,7 @@ def register(username: str, email: str, password: str, display_name: str = "") -
     if mode == "closed":
         raise ServiceError(_("Registration is closed on this site."))
     member = _new_member(username, email, password)
+    plugins.check_before("forum_before_register", username=member.username, email=member.email)
     member.display_name = (display_name or "").strip()[:40]
     member.status = "pending" if mode == "approval" else "active"
     if not site.setting("require_email_confirmation"):
@@ -171,6 +173,7 @@ def register(username: str, email: str, password: str, display_name: str = "") -
         raise ServiceError(_("This username or e-mail address is taken."), "username") from None
     if member.email_confirmed_at is None:
         send_confirmation(member)
+    plugins.fire("forum_member_registered", member=member)
     return member
 
 
@@ -451,13 +454,22 @@ def set_membership(
             GroupMembership.member_id == member.id, GroupMembership.group_id == group.id
         )
     ).scalar_one_or_none()
+    action = "changed"
     if row is None:
         row = GroupMembership(member_id=member.id, group_id=group.id)
         db.session.add(row)
+        action = "added"
     row.expires_at = expires_at
     row.source = source
     db.session.commit()
     clear_request_cache()
+    plugins.fire(
+        "forum_member_groups_changed",
+        member=member,
+        group=group,
+        action=action,
+        expires_at=expires_at,
+    )
     return row
 
 
@@ -465,13 +477,21 @@ def remove_membership(member: Member, group: Group) -> None:
     """Take ``member`` out of ``group``. Commits."""
     if group.is_admin:
         _keep_an_admin(member)
-    db.session.execute(
+    removed = db.session.execute(
         GroupMembership.__table__.delete().where(
             GroupMembership.member_id == member.id, GroupMembership.group_id == group.id
         )
-    )
+    ).rowcount
     db.session.commit()
     clear_request_cache()
+    if removed:
+        plugins.fire(
+            "forum_member_groups_changed",
+            member=member,
+            group=group,
+            action="removed",
+            expires_at=None,
+        )
 
 
 def ban(member: Member, reason: str, until: datetime | None = None) -> None:

@@ -135,8 +135,13 @@ def board_permissions(member: Member | None) -> dict[int, frozenset[str]]:
 
 
 def all_permission_names() -> tuple[str, ...]:
-    """Every board permission known: the core's (plugins extend this in a later step)."""
-    return BOARD_PERMISSIONS
+    """Every board permission in force: the core's, then the enabled plugins' (in order)."""
+    from forum import plugins
+
+    return cached(
+        "permission_names",
+        lambda: BOARD_PERMISSIONS + tuple(perm.name for _plugin, perm in plugins.permissions()),
+    )
 
 
 def can(member: Member | None, permission: str, board_id: int) -> bool:

@@ -8,11 +8,15 @@ a count. A reply takes its number from ``UPDATE thread SET last_number = last_nu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from forum import plugins
 from forum.extensions import db
 from forum.markup import mention_candidates, render
 from forum.models import Board, Member, Post, PostRevision, Thread, ThreadRead
@@ -139,15 +143,62 @@ def _add_post(
     return post
 
 
+def allowed_kinds(board: Board) -> list[str]:
+    """The thread kinds members may start on ``board`` now: those the board allows that the
+    core (``discussion``) or an enabled plugin provides, in the board's order."""
+    available = plugins.thread_kinds()
+    return [k for k in board.kinds if k == "discussion" or k in available]
+
+
+def kind_values(kind: str, raw: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Parse the extra composer fields of thread kind ``kind`` (form text or typed values).
+
+    Raises :class:`ServiceError` naming the first field that is wrong.
+    """
+    if kind == "discussion":
+        return {}
+    spec = plugins.thread_kinds()[kind][1]
+    raw = raw or {}
+    values: dict[str, Any] = {}
+    for f in spec.fields:
+        value = raw.get(f.name)
+        text = value if value is None or isinstance(value, str) else f.format(value)
+        try:
+            values[f.name] = f.parse(text)
+        except ValueError as exc:
+            raise ServiceError(str(exc), f.name) from None
+    return values
+
+
 def create_thread(
-    author: Member, board: Board, title: str, body: str, kind: str = "discussion"
+    author: Member,
+    board: Board,
+    title: str,
+    body: str,
+    kind: str = "discussion",
+    fields: Mapping[str, Any] | None = None,
 ) -> Thread:
-    """Start a thread with its first post. Commits and returns the thread."""
+    """Start a thread with its first post. Commits and returns the thread.
+
+    ``kind`` must be allowed on the board (see :func:`allowed_kinds`); ``fields`` are the
+    kind's extra composer fields, checked by the kind's plugin, which stores its own data
+    for the thread in the same transaction. Enabled plugins' ``forum_before_post`` may
+    refuse; ``forum_thread_created`` and ``forum_post_created`` follow the commit.
+    """
     permissions.require(author, "start_thread", board.id)
-    if kind not in board.kinds:
+    if kind not in allowed_kinds(board):
         raise ServiceError(_("This board does not allow this kind of thread."), "kind")
     title = validate_title(title)
     body = validate_body(body)
+    values = kind_values(kind, fields)
+    spec = plugins.thread_kinds()[kind][1] if kind != "discussion" else None
+    if spec is not None and spec.validate is not None:
+        checked = spec.validate(values, member=author, board=board)
+        if checked is not None:
+            values = dict(checked)
+    plugins.check_before(
+        "forum_before_post", member=author, board=board, thread=None, body=body, kind=kind
+    )
     now = utcnow()
     thread = Thread(
         board_id=board.id,
@@ -164,8 +215,12 @@ def create_thread(
     post = _add_post(thread, 1, author, body, now, new_thread=True)
     thread.first_post_id = post.id
     thread.last_post_id = post.id
+    if spec is not None and spec.on_create is not None:
+        spec.on_create(thread, post, values)
     _bump(None, board.id)
     db.session.commit()
+    plugins.fire("forum_thread_created", thread=thread, post=post, member=author)
+    plugins.fire("forum_post_created", post=post, thread=thread, member=author)
     return thread
 
 
@@ -178,6 +233,15 @@ def reply(author: Member, thread: Thread, body: str) -> Post:
     if thread.is_locked and not moderator:
         raise PermissionDenied(_("This thread is locked."))
     body = validate_body(body)
+    if plugins.has_impls("forum_before_post"):
+        plugins.check_before(
+            "forum_before_post",
+            member=author,
+            board=db.session.get(Board, thread.board_id),
+            thread=thread,
+            body=body,
+            kind=thread.kind,
+        )
     now = utcnow()
     number = db.session.execute(
         update(Thread)
@@ -195,6 +259,7 @@ def reply(author: Member, thread: Thread, body: str) -> Post:
     _bump(thread.id, thread.board_id)
     db.session.commit()
     db.session.refresh(thread)
+    plugins.fire("forum_post_created", post=post, thread=thread, member=author)
     return post
 
 
@@ -254,6 +319,7 @@ def edit_post(editor: Member, post: Post, body: str, title: str | None = None) -
     )
     _bump(thread.id, thread.board_id)
     db.session.commit()
+    plugins.fire("forum_post_edited", post=post, thread=thread, editor=editor)
     return post
 
 
@@ -315,6 +381,7 @@ def delete_post(member: Member, post: Post) -> None:
     post.deleted_at = utcnow()
     post.deleted_by_id = member.id
     _count_reply(thread, post, -1)
+    plugins.fire("forum_post_deleted", post=post, thread=thread, member=member)
 
 
 def _count_reply(thread: Thread, post: Post, sign: int) -> None:
@@ -397,6 +464,9 @@ def delete_thread(member: Member, thread: Thread) -> None:
     _refresh_board_last(thread.board_id)
     _bump(thread.id, thread.board_id)
     db.session.commit()
+    if thread.first_post_id is not None and plugins.has_impls("forum_post_deleted"):
+        first = db.session.get(Post, thread.first_post_id)
+        plugins.fire("forum_post_deleted", post=first, thread=thread, member=member)
 
 
 def restore_thread(member: Member, thread: Thread) -> None:

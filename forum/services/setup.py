@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from forum.extensions import db
 from forum.models import BoardPermission, Group, SiteState
-from forum.services.permissions import DEFAULT_GRANTS, all_permission_names
+from forum.services.permissions import BOARD_PERMISSIONS, DEFAULT_GRANTS
 
 BUILTIN_GROUPS = (
     # key, Chinese name (the site's language), is_admin, position
@@ -28,7 +28,7 @@ def ensure_defaults() -> None:
         group = Group(key=key, name=name, is_admin=admin, is_system=True, position=position)
         db.session.add(group)
         db.session.flush()
-        for perm in all_permission_names():
+        for perm in BOARD_PERMISSIONS:
             db.session.add(
                 BoardPermission(
                     board_id=None,

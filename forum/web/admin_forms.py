@@ -7,10 +7,12 @@ and :func:`site_time` shows a stored time back in the site's zone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -19,12 +21,15 @@ from wtforms import (
     IntegerField,
     SearchField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
+from wtforms.fields.core import Field as FormField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from forum.models.base import utcnow
+from forum.plugin_api import Setting
 from forum.services import site
 
 try:
@@ -35,7 +40,7 @@ except ImportError:  # WTForms before 3.3 takes (value, label) tuples
         return (value, label)
 
 
-#: What the matrix calls each core permission; plugin permissions show their own name.
+#: What the matrix calls each core permission; plugin permissions bring their own label.
 PERMISSION_LABELS = {
     "view": _l("View"),
     "read": _l("Read"),
@@ -64,8 +69,15 @@ def choices(pairs: Iterable[tuple[object, str]]) -> list:
 
 
 def permission_label(name: str) -> str:
-    """The label of a permission in the matrix."""
-    return str(PERMISSION_LABELS.get(name, name))
+    """The label of a permission in the matrix (the core's, or the plugin's that adds it)."""
+    if name in PERMISSION_LABELS:
+        return str(PERMISSION_LABELS[name])
+    from forum import plugins
+
+    for _plugin, perm in plugins.permissions():
+        if perm.name == name:
+            return str(perm.label)
+    return name
 
 
 def site_zone() -> ZoneInfo:
@@ -145,6 +157,14 @@ class BoardForm(FlaskForm):
     )
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=1000)])
     position = IntegerField(_l("Position"), validators=[Optional(), POSITION])
+    #: The kinds of thread members may start here; the view fills in the choices (the core's
+    #: and the enabled plugins'), the boards service checks them.
+    thread_kinds = SelectMultipleField(
+        _l("Kinds of thread"),
+        choices=[],
+        validate_choice=False,
+        description=_l("What members may start on this board."),
+    )
 
 
 class GroupForm(FlaskForm):
@@ -217,3 +237,100 @@ class SettingsForm(FlaskForm):
             "default_timezone": self.default_timezone.data,
             "default_locale": self.default_locale.data,
         }
+
+
+# -- plugin settings ---------------------------------------------------------------------------
+
+
+class PluginSettingsForm(FlaskForm):
+    """A plugin's settings page: one input per :class:`~forum.plugin_api.Setting`.
+
+    Built by :func:`plugin_settings_form`. The inputs carry the settings' names, so the
+    posted form goes to ``plugin_state.save_settings`` as it is; the service parses and
+    checks the values, and :meth:`show_errors` puts its messages next to the inputs. The
+    form itself checks nothing but the CSRF token, so a member's input is always kept.
+    """
+
+    specs: tuple[Setting, ...] = ()
+
+    def setting_fields(self) -> list[tuple[Setting, FormField]]:
+        """(setting, its input) in the plugin's order."""
+        return [(spec, self[_setting_attr(spec.name)]) for spec in self.specs]
+
+    def show_errors(self, errors: Mapping[str, str]) -> None:
+        """Show the service's message (setting name → text) next to each input it names."""
+        for spec, form_field in self.setting_fields():
+            if spec.name in errors:
+                form_field.errors = [errors[spec.name]]
+
+
+def _setting_attr(name: str) -> str:
+    # Attribute names of their own, so that a setting called ``data`` or ``meta`` cannot
+    # shadow the form's machinery; the HTML name stays the setting's name.
+    return f"setting_{name}"
+
+
+def _bounds_hint(spec: Setting) -> str:
+    """A hint such as "From 1 to 100." for a bounded number (money as 12.50), else ""."""
+    if spec.type not in ("int", "money"):
+        return ""
+    if spec.min is not None and spec.max is not None:
+        return _("From %(min)s to %(max)s.", min=spec.format(spec.min), max=spec.format(spec.max))
+    if spec.min is not None:
+        return _("At least %(n)s.", n=spec.format(spec.min))
+    if spec.max is not None:
+        return _("At most %(n)s.", n=spec.format(spec.max))
+    return ""
+
+
+def setting_input(spec: Setting):
+    """The unbound WTForms field that edits one setting (see :class:`forum.plugin_api.Field`).
+
+    ``bool`` → checkbox, ``int`` → text input with a numeric keyboard, ``money`` → text
+    input with a decimal keyboard (``12.50``), ``str`` → one line, ``text`` → several lines,
+    ``choice`` → a select of the setting's choices.
+    """
+    hint = " ".join(str(part) for part in (spec.help, _bounds_hint(spec)) if part)
+    options: dict[str, Any] = {
+        "label": spec.label or spec.name,
+        "description": hint,
+        "name": spec.name,
+        "id": f"setting-{spec.name}",
+    }
+    if spec.type == "bool":
+        return BooleanField(**options)
+    if spec.type == "text":
+        return TextAreaField(**options, render_kw={"rows": 4})
+    if spec.type == "choice":
+        pairs = [(str(value), label) for value, label in spec.choices]
+        if not spec.required and spec.default is None:
+            pairs.insert(0, ("", "—"))
+        return SelectField(**options, choices=choices(pairs), validate_choice=False)
+    render_kw: dict[str, Any] = {"autocomplete": "off"}
+    if spec.type == "int":
+        # A phone's numeric keyboard has no minus sign: only for numbers that cannot be negative.
+        if spec.min is not None and spec.min >= 0:
+            render_kw["inputmode"] = "numeric"
+    elif spec.type == "money":
+        render_kw["inputmode"] = "decimal"
+    else:  # str
+        render_kw["maxlength"] = spec.max_length
+    return StringField(**options, render_kw=render_kw)
+
+
+def _initial(spec: Setting, value: Any) -> Any:
+    """A stored setting as its input shows it."""
+    if spec.type == "bool":
+        return bool(value)
+    return spec.format(value)
+
+
+def plugin_settings_form(
+    specs: Sequence[Setting], current: Mapping[str, Any]
+) -> PluginSettingsForm:
+    """The settings form of a plugin, showing ``current`` (the posted input on a POST)."""
+    attrs: dict[str, Any] = {"specs": tuple(specs)}
+    attrs.update({_setting_attr(spec.name): setting_input(spec) for spec in specs})
+    form_class = type("PluginSettings", (PluginSettingsForm,), attrs)
+    data = {_setting_attr(s.name): _initial(s, current.get(s.name, s.default)) for s in specs}
+    return form_class(data=data)

@@ -1,0 +1,85 @@
+"""``forum plugins list|enable|disable|purge`` (and ``new``, the scaffold)."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from forum.services.errors import ServiceError
+
+
+@click.group("plugins")
+def plugins_group() -> None:
+    """List, enable, disable or purge plugins; scaffold a new one."""
+
+
+@plugins_group.command("list")
+@with_appcontext
+def list_command() -> None:
+    """Every installed plugin with its state (enabled, disabled, broken)."""
+    from forum import plugins
+    from forum.services import plugin_state
+
+    manager = plugins.manager(current_app)
+    found = manager.all()
+    if not found:
+        click.echo("no plugins installed")
+        return
+    enabled = plugin_state.enabled_names()
+    for info in found:
+        if info.broken:
+            state = "broken"
+        else:
+            state = "enabled" if info.name in enabled else "disabled"
+        version = f" {info.meta.version}" if info.meta.version else ""
+        click.echo(f"{info.name:<16} {state:<9}{version}  {info.meta.description}")
+        if info.broken:
+            click.echo(f"{'':<16} ! {info.error}")
+
+
+def _switch(name: str, action) -> None:
+    try:
+        action(name)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+@plugins_group.command("enable")
+@click.argument("name")
+@with_appcontext
+def enable_command(name: str) -> None:
+    """Switch plugin NAME on (in every worker, without a restart)."""
+    from forum.services import plugin_state
+
+    _switch(name, plugin_state.enable)
+    click.echo(f"plugin {name} enabled")
+
+
+@plugins_group.command("disable")
+@click.argument("name")
+@with_appcontext
+def disable_command(name: str) -> None:
+    """Switch plugin NAME off; its data is kept."""
+    from forum.services import plugin_state
+
+    _switch(name, plugin_state.disable)
+    click.echo(f"plugin {name} disabled (its data is kept)")
+
+
+@plugins_group.command("purge")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def purge_command(name: str, yes: bool) -> None:
+    """Delete plugin NAME's tables, settings and permissions (after a confirmation)."""
+    from forum.services import plugin_state
+
+    if not yes:
+        click.confirm(
+            f"This drops every table of the plugin {name} and deletes its settings. "
+            "It cannot be undone. Go ahead?",
+            abort=True,
+        )
+    _switch(name, plugin_state.purge)
+    click.echo(f"plugin {name} purged")

@@ -1,0 +1,206 @@
+"""A small but complete plugin the core's tests load (``EXTRA_PLUGINS={"sample": ...}``).
+
+It uses every kind of hook once, so the tests can check each path through the platform:
+a table with its own migration branch, a permission, settings, a blueprint, a thread kind,
+a before-hook that refuses, after-hooks that record what they saw, slots and trust facts.
+``SAMPLE_RAISE`` makes its render hooks fail on purpose.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from markupsafe import Markup
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from forum.extensions import db
+from forum.plugin_api import (
+    AdminPage,
+    KindField,
+    NavItem,
+    Permission,
+    PluginMeta,
+    Setting,
+    ThreadKind,
+    TrustFact,
+    hookimpl,
+    plugin_settings,
+)
+from forum.services.errors import ServiceError
+
+META = PluginMeta(
+    label="Sample",
+    description="A plugin for the core's tests.",
+    version="1.0",
+    author="Shequn",
+    homepage="https://example.com/sample",
+    min_core_version="0.1",
+)
+
+#: What the after-hooks saw, in order: (hook, detail).
+EVENTS: list[tuple[str, object]] = []
+#: ``on``: the render hooks raise; ``after``: ``forum_post_created`` raises.
+SAMPLE_RAISE = {"on": False, "after": False}
+
+
+class SampleNote(db.Model):
+    """A note stored with a thread of kind ``note`` (the plugin's own table)."""
+
+    __tablename__ = "sample_note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("thread.id", ondelete="CASCADE"), index=True)
+    colour: Mapped[str] = mapped_column(String(20))
+    price_cents: Mapped[int | None]
+
+
+bp = Blueprint("sample", __name__, url_prefix="/sample")
+
+
+@bp.route("/")
+def index():
+    return render_template("sample/hello.html", greeting=plugin_settings("sample")["greeting"])
+
+
+def _validate(values, member, board):
+    if values.get("colour") == "black":
+        raise ServiceError("No black notes.", "colour")
+    return values
+
+
+def _save(thread, post, values):
+    db.session.add(
+        SampleNote(thread_id=thread.id, colour=values["colour"], price_cents=values.get("price"))
+    )
+
+
+def _load(thread):
+    return db.session.execute(
+        db.select(SampleNote).where(SampleNote.thread_id == thread.id)
+    ).scalar_one_or_none()
+
+
+@hookimpl
+def forum_blueprints():
+    return [bp]
+
+
+@hookimpl
+def forum_permissions():
+    return [Permission("sample_stamp", "Stamp notes", grants=("member", "moderator"))]
+
+
+@hookimpl
+def forum_settings():
+    return [
+        Setting("greeting", "str", "你好", "Greeting", help="Shown on /sample/"),
+        Setting("limit", "int", 5, "Limit", min=1, max=100),
+        Setting("fee", "money", 1250, "Fee"),
+        Setting("mode", "choice", "a", "Mode", choices=[("a", "A"), ("b", "B")]),
+        Setting("loud", "bool", False, "Loud"),
+    ]
+
+
+@hookimpl
+def forum_thread_kinds():
+    return [
+        ThreadKind(
+            "note",
+            "Note",
+            fields=[
+                KindField(
+                    "colour",
+                    "choice",
+                    label="Colour",
+                    required=True,
+                    choices=[("red", "Red"), ("blue", "Blue"), ("black", "Black")],
+                ),
+                KindField("price", "money", label="Price", min=0),
+            ],
+            validate=_validate,
+            on_create=_save,
+            template="sample/note_head.html",
+            load=_load,
+        )
+    ]
+
+
+@hookimpl
+def forum_admin_pages():
+    return [AdminPage("sample.index", "Sample page")]
+
+
+@hookimpl
+def forum_nav_items(member):
+    return [NavItem("Sample", "/sample/")]
+
+
+@hookimpl
+def forum_before_post(body):
+    if "forbidden-word" in body:
+        return "The sample plugin refuses this word."
+    return None
+
+
+@hookimpl
+def forum_before_register(username):
+    if username.startswith("blocked"):
+        return "The sample plugin refuses this name."
+    return None
+
+
+@hookimpl
+def forum_thread_created(thread):
+    EVENTS.append(("thread_created", thread.id))
+
+
+@hookimpl
+def forum_post_created(post, thread):
+    if SAMPLE_RAISE["after"]:
+        raise RuntimeError("sample after-hook failed on purpose")
+    EVENTS.append(("post_created", post.number))
+
+
+@hookimpl
+def forum_post_edited(post):
+    EVENTS.append(("post_edited", post.id))
+
+
+@hookimpl
+def forum_post_deleted(post):
+    EVENTS.append(("post_deleted", post.number))
+
+
+@hookimpl
+def forum_member_registered(member):
+    EVENTS.append(("member_registered", member.username))
+
+
+@hookimpl
+def forum_member_groups_changed(member, group, action):
+    EVENTS.append(("groups_changed", (member.username, group.key, action)))
+
+
+@hookimpl
+def forum_template_slot(slot, context):
+    if SAMPLE_RAISE["on"]:
+        raise RuntimeError("sample slot failed on purpose")
+    if slot == "post_footer":
+        return Markup('<span class="sample-footer">sample #{}</span>').format(
+            context["post"].number
+        )
+    if slot == "thread_header":
+        return Markup('<p class="sample-thread-header">sample header</p>')
+    return None
+
+
+@hookimpl
+def forum_trust_facts(member):
+    if SAMPLE_RAISE["on"]:
+        raise RuntimeError("sample facts failed on purpose")
+    return [TrustFact("Sample fact", member.post_count)]
+
+
+@hookimpl
+def forum_search_document(thread):
+    return {"sample_kind": thread.kind}
