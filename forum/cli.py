@@ -156,8 +156,9 @@ def demo_command(host: str, port: int, no_serve: bool, scale: float) -> None:
 def worker_command(workers: int | None, no_periodic: bool) -> None:
     """Run background jobs in the foreground (Ctrl+C waits for running jobs; SIGTERM stops).
 
-    Run one with JOBS_IN_PROCESS = False when gunicorn serves the site; more than one only
-    with --no-periodic on all but one, or periodic jobs run twice.
+    gunicorn runs no jobs itself: run one worker next to it (next to `forum run`, only with
+    JOBS_IN_PROCESS = False). Several workers need --no-periodic on all but one, or periodic
+    jobs run more than once.
     """
     from forum import jobs
 
@@ -166,10 +167,10 @@ def worker_command(workers: int | None, no_periodic: bool) -> None:
     if jobs.immediate_mode(app):
         raise click.ClickException("JOBS_IMMEDIATE is on: jobs run where they are queued")
     threads = workers or app.config["JOBS_WORKERS"]
-    periodic = "off" if no_periodic else f"{len(jobs.periodic_jobs())} periodic jobs"
+    periodic = "periodic jobs off" if no_periodic else f"{len(jobs.periodic_jobs())} periodic jobs"
     click.echo(
         f" * Shequn {__version__} worker: {threads} threads, {periodic}, "
-        f"queue {jobs.describe_storage()}  (Ctrl+C stops)"
+        f"{jobs.describe_storage()}  (Ctrl+C stops)"
     )
     jobs.run_consumer(app, workers=threads, periodic=not no_periodic)
 

@@ -52,7 +52,7 @@ def forum_blueprints():
 
     Example::
 
-        bp = Blueprint("checkin", __name__, url_prefix="/checkin", template_folder="templates")
+        bp = Blueprint("checkin", __name__, url_prefix="/checkin")  # templates/ is added
 
         @hookimpl
         def forum_blueprints():
@@ -273,7 +273,7 @@ def forum_thread_created(thread, post, member):
 
         @hookimpl
         def forum_thread_created(thread, member):
-            points.award(member, 5, "new thread", key=f"thread:{thread.id}")
+            points.award(member, 5, "myplugin_thread", key=f"myplugin:thread:{thread.id}")
     """
 
 
@@ -331,7 +331,7 @@ def forum_member_registered(member):
 
         @hookimpl
         def forum_member_registered(member):
-            points.award(member, 20, "welcome", key=f"welcome:{member.id}")
+            points.award(member, 20, "myplugin_welcome", key=f"myplugin:welcome:{member.id}")
     """
 
 
@@ -358,7 +358,8 @@ def forum_member_groups_changed(member, group, action, expires_at):
 def forum_search_document(thread):
     """Extra fields for a thread's search document.
 
-    Called when the thread is indexed. Return a dict of field name → value (str, int,
+    Called when the thread is indexed by the search backend (which arrives with Shequn's
+    search; until then nothing calls this hook). Return a dict of field name → value (str, int,
     float, bool or datetime), for example a listing's price and city, or None. Name the
     fields after your plugin (``market_price``) so they cannot clash.
 

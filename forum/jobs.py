@@ -143,14 +143,14 @@ def describe_storage() -> str:
     """Where the queue lives, for humans (a Redis password is masked)."""
     storage = huey.storage
     if isinstance(storage, SqliteStorage):
-        return f"SQLite {storage.filename} (queue {storage.name})"
+        return f"SQLite {storage.filename}, queue {storage.name}"
     if isinstance(storage, RedisStorage):
         url = huey.storage_kwargs.get("url", "")
         parts = urlsplit(url)
         if parts.password:
             netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
             url = urlunsplit(parts._replace(netloc=netloc))
-        return f"Redis {url} (queue {storage.name})"
+        return f"Redis {url}, queue {storage.name}"
     if isinstance(storage, MemoryStorage):
         return "memory (immediate mode)"
     return type(storage).__name__

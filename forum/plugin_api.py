@@ -19,6 +19,8 @@ from typing import Any
 import pluggy
 from flask_babel import gettext as _
 
+from forum.jobs import PeriodicJob
+
 #: Decorate a plugin's hook implementations with this (``@hookimpl``).
 hookimpl = pluggy.HookimplMarker("forum")
 
@@ -74,7 +76,7 @@ class Field:
             raise ValueError(f"field {self.name!r}: a choice needs choices")
         if self.default is not None:
             try:
-                self.parse(self.format(self.default), translate=False)
+                self.parse(self.format(self.default))
             except ValueError as exc:
                 raise ValueError(f"field {self.name!r}: default {self.default!r}: {exc}") from None
 
@@ -88,37 +90,36 @@ class Field:
             return "1" if value else ""
         return str(value)
 
-    def parse(self, raw: str | None, translate: bool = True) -> Any:
+    def parse(self, raw: str | None) -> Any:
         """The typed value of a form's text, or ValueError with a message for the member."""
-        t = (lambda s, **kw: _(s, **kw)) if translate else (lambda s, **kw: s % kw)
         if self.type == "bool":
             return (raw or "").strip().lower() not in ("", "0", "false", "off", "no")
         text = (raw or "").strip()
         if not text:
             if self.required:
-                raise ValueError(t("This field is required."))
+                raise ValueError(_("This field is required."))
             return None if self.type in ("int", "money", "choice") else ""
         if self.type in ("str", "text"):
             if len(text) > self.max_length:
-                raise ValueError(t("At most %(n)d characters.", n=self.max_length))
+                raise ValueError(_("At most %(n)d characters.", n=self.max_length))
             return text
         if self.type == "choice":
             if text not in {str(v) for v, _label in self.choices}:
-                raise ValueError(t("Please choose one of the options."))
+                raise ValueError(_("Please choose one of the options."))
             return text
         if self.type == "int":
             if not re.fullmatch(r"-?\d{1,15}", text):
-                raise ValueError(t("Enter a whole number."))
+                raise ValueError(_("Enter a whole number."))
             value = int(text)
         else:  # money
             if not _MONEY.match(text):
-                raise ValueError(t("Enter an amount such as 12.50."))
+                raise ValueError(_("Enter an amount such as 12.50."))
             whole, _dot, cents = text.partition(".")
             value = int(whole) * 100 + int((cents + "00")[:2])
         if self.min is not None and value < self.min:
-            raise ValueError(t("At least %(n)s.", n=self.format(self.min)))
+            raise ValueError(_("At least %(n)s.", n=self.format(self.min)))
         if self.max is not None and value > self.max:
-            raise ValueError(t("At most %(n)s.", n=self.format(self.max)))
+            raise ValueError(_("At most %(n)s.", n=self.format(self.max)))
         return value
 
 
@@ -219,6 +220,7 @@ __all__ = [
     "Field",
     "KindField",
     "NavItem",
+    "PeriodicJob",
     "Permission",
     "PluginMeta",
     "Setting",

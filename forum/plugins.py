@@ -41,7 +41,9 @@ from forum.services.errors import ServiceError
 log = logging.getLogger("forum.plugins")
 
 ENTRY_POINT_GROUP = "forum.plugins"
-_PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+#: A plugin's name: its entry point, table prefix (``<name>_``), Alembic branch label and
+#: settings namespace. At most 24 characters, so ``<name>_0001`` fits Alembic's version column.
+PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9_]{1,23}$")
 
 
 @dataclass
@@ -129,10 +131,11 @@ class PluginManager:
         self._impl_cache.clear()
 
     def _load(self, info: PluginInfo, target: Any) -> None:
-        if not _PLUGIN_NAME.match(info.name):
+        if not PLUGIN_NAME.match(info.name):
             raise PluginError(
-                f"plugin name {info.name!r} must be 2-40 lower case letters, digits or _"
+                f"plugin name {info.name!r} must be 2-24 lower case letters, digits or _"
             )
+        self._check_prefix(info.name)
         if isinstance(target, importlib.metadata.EntryPoint):
             module = target.load()
         elif isinstance(target, str):
@@ -151,6 +154,12 @@ class PluginManager:
         for caller in self.pm.get_hookcallers(module) or []:
             if caller.spec is None:
                 raise PluginError(f"implements {caller.name}, which is not a Shequn hook")
+            for impl in caller.get_hookimpls():
+                if impl.plugin_name == info.name and (impl.wrapper or impl.hookwrapper):
+                    raise PluginError(
+                        f"{caller.name} is a wrapper; Shequn calls each plugin's hooks one "
+                        "at a time and does not support wrappers"
+                    )
         info.permissions = self._setup_list(info, "forum_permissions", Permission)
         info.settings = self._setup_list(info, "forum_settings", Setting)
         info.thread_kinds = self._setup_list(info, "forum_thread_kinds", ThreadKind)
@@ -160,6 +169,27 @@ class PluginManager:
         directory = info.package_dir
         if directory is not None and (directory / "migrations" / "versions").is_dir():
             info.migrations = directory / "migrations" / "versions"
+
+    def _check_prefix(self, name: str) -> None:
+        """Refuse a name whose table prefix would claim another's tables (``post`` would
+        own ``post_revision``; ``hello`` would own ``hello_world_…``)."""
+        from forum.models import core_tables
+
+        prefix = f"{name}_"
+        for table in sorted(core_tables()):
+            if table.startswith(prefix):
+                raise PluginError(
+                    f"plugin name {name!r} would claim the core's table {table!r}; rename it"
+                )
+        for other in self.plugins.values():
+            if other.name == name or other.broken and not other.module:
+                continue
+            theirs = f"{other.name}_"
+            if theirs.startswith(prefix) or prefix.startswith(theirs):
+                raise PluginError(
+                    f"the table prefixes of plugins {other.name!r} and {name!r} overlap; "
+                    "rename one of them"
+                )
 
     def _setup_list(self, info: PluginInfo, hook: str, kind: type) -> list:
         items: list = []

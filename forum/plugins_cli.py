@@ -1,6 +1,8 @@
-"""``forum plugins list|enable|disable|purge`` (and ``new``, the scaffold)."""
+"""``forum plugins list|enable|disable|purge``, ``new`` (the scaffold) and ``docs``."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -11,7 +13,7 @@ from forum.services.errors import ServiceError
 
 @click.group("plugins")
 def plugins_group() -> None:
-    """List, enable, disable or purge plugins; scaffold a new one."""
+    """List, enable, disable or purge plugins; scaffold a new one; update the guide."""
 
 
 @plugins_group.command("list")
@@ -28,10 +30,7 @@ def list_command() -> None:
         return
     enabled = plugin_state.enabled_names()
     for info in found:
-        if info.broken:
-            state = "broken"
-        else:
-            state = "enabled" if info.name in enabled else "disabled"
+        state = "broken" if info.broken else "enabled" if info.name in enabled else "disabled"
         version = f" {info.meta.version}" if info.meta.version else ""
         click.echo(f"{info.name:<16} {state:<9}{version}  {info.meta.description}")
         if info.broken:
@@ -83,3 +82,52 @@ def purge_command(name: str, yes: bool) -> None:
         )
     _switch(name, plugin_state.purge)
     click.echo(f"plugin {name} purged")
+
+
+@plugins_group.command("new")
+@click.argument("name")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+    help="Where to create the folder shequn-NAME/.",
+)
+def new_command(name: str, directory: Path) -> None:
+    """Scaffold the plugin NAME: a folder shequn-NAME/ to install with `pip install -e`."""
+    from forum.scaffold import ScaffoldError, create_plugin, package_name
+
+    try:
+        target = create_plugin(name, directory)
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"plugin {name} created in {target}/ (package {package_name(name)})")
+    click.echo("next:")
+    click.echo(f"  cd {target}")
+    click.echo("  pip install -e .")
+    click.echo("  forum db upgrade")
+    click.echo(f"  forum plugins enable {name}")
+    click.echo("  pytest")
+
+
+@plugins_group.command("docs")
+@click.option(
+    "--path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The guide to update  [default: docs/plugins.md of the source tree]",
+)
+@click.option("--check", is_flag=True, help="Change nothing; fail if the guide is out of date.")
+def docs_command(path: Path | None, check: bool) -> None:
+    """Rewrite the hook and API reference in the plugin guide from the code."""
+    from forum.plugin_docs import GuideError, guide_path, write_guide
+
+    path = path or guide_path()
+    try:
+        changed = write_guide(path, check=check)
+    except GuideError as exc:
+        raise click.ClickException(str(exc)) from None
+    if check and changed:
+        raise click.ClickException(f"{path} is out of date: run `forum plugins docs`")
+    click.echo(f"{path} {'updated' if changed else 'is up to date'}")

@@ -203,7 +203,7 @@ def test_redis_storage(tmp_path, consumer):
         )
     try:
         assert isinstance(jobs.huey.storage, RedisStorage)
-        assert jobs.describe_storage() == f"Redis {url} (queue {queue})"
+        assert jobs.describe_storage() == f"Redis {url}, queue {queue}"
         with application.app_context():
             result = add_category("分类 Redis")
             assert jobs.huey.pending_count() == 1

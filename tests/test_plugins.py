@@ -11,6 +11,7 @@ import uuid
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask_babel import force_locale
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
@@ -165,6 +166,13 @@ BROKEN_SOURCES = {
 
         META = PluginMeta(min_core_version="99.0")
         """,
+    "wrapper": """
+        from forum.plugin_api import hookimpl
+
+        @hookimpl(wrapper=True)
+        def forum_post_created(post):
+            return (yield)
+        """,
     "bad setting default": """
         from forum.plugin_api import Setting, hookimpl
 
@@ -186,7 +194,7 @@ def test_broken_plugin_is_listed_and_the_forum_starts(tmp_path, monkeypatch, cas
         f"sqlite:///{tmp_path / 'f.db'}",
         EXTRA_PLUGINS={"broken": module, **SAMPLE["EXTRA_PLUGINS"]},
     )
-    with app.app_context():
+    with app.app_context(), force_locale("en"):
         info = plugins.manager().get("broken")
         assert info.broken
         expected = {
@@ -196,6 +204,7 @@ def test_broken_plugin_is_listed_and_the_forum_starts(tmp_path, monkeypatch, cas
             "wrong type": "not a Permission",
             "core too old": "99.0",
             "bad setting default": "limit",
+            "wrapper": "does not support wrappers",
         }[case]
         assert expected in info.error
         assert not plugins.manager().get("sample").broken  # the others still load
@@ -270,6 +279,28 @@ def test_clashing_declarations_are_refused_naming_both(tmp_path, monkeypatch, so
         _db.session.remove()
         _db.engine.dispose()
     sys.modules.pop(module, None)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("post", "would claim the core's table 'post_revision'"),
+        ("sample_extra", "table prefixes of plugins 'sample' and 'sample_extra' overlap"),
+        ("a" * 25, "must be 2-24 lower case letters"),
+        ("Bad-Name", "must be 2-24 lower case letters"),
+    ],
+)
+def test_plugin_names_that_would_claim_others_tables_are_refused(tmp_path, name, message):
+    app = make_test_app(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'p.db'}",
+        EXTRA_PLUGINS={**SAMPLE["EXTRA_PLUGINS"], name: "forum.plugin_api"},
+    )
+    with app.app_context():
+        assert message in plugins.manager().get(name).error
+        assert not plugins.manager().get("sample").broken
+        _db.session.remove()
+        _db.engine.dispose()
 
 
 def test_a_second_plugin_with_a_taken_name_is_refused(tmp_path, monkeypatch):
@@ -393,6 +424,16 @@ def test_settings_are_typed_validated_and_cached(app, english):
     assert plugin_state.save_settings("sample", {**good, "limit": "abc"}) == {
         "limit": "Enter a whole number."
     }
+    # A partial save keeps the others; a blank number goes back to its default; an unticked
+    # box (missing from the form) is False.
+    assert plugin_state.save_settings("sample", {"limit": ""}) == {}
+    assert dict(plugin_state.plugin_settings("sample")) == {
+        "greeting": "hi",
+        "limit": 5,
+        "fee": 350,
+        "mode": "b",
+        "loud": False,
+    }
 
 
 def test_permissions_join_the_matrix_with_their_defaults(
@@ -458,8 +499,6 @@ def test_core_and_plugin_branches_upgrade_to_the_models(tmp_path, database_kind)
 
 
 def test_enabling_needs_migrations_and_purge_removes_everything(tmp_path, database_kind):
-    from flask_babel import force_locale
-
     from forum.services.setup import ensure_defaults
 
     with fresh_database(tmp_path, database_kind) as url:

@@ -10,7 +10,6 @@ from forum.models.site import SiteSetting, SiteState
 from forum.models.uploads import Upload
 
 
-
 def core_tables() -> frozenset[str]:
     """The tables of the core's models (plugins own the tables named ``<plugin>_…``)."""
     from forum.extensions import db

@@ -156,7 +156,12 @@ def groups_with_own_rows(board_id: int) -> frozenset[int]:
     """The ids of the groups that have rows of their own for this board."""
     return frozenset(
         db.session.execute(
-            select(BoardPermission.group_id).where(BoardPermission.board_id == board_id).distinct()
+            select(BoardPermission.group_id)
+            .where(
+                BoardPermission.board_id == board_id,
+                BoardPermission.permission.in_(permissions.all_permission_names()),
+            )
+            .distinct()
         ).scalars()
     )
 
@@ -178,7 +183,10 @@ def save_matrix(board_id: int | None, grants: Mapping[int, Iterable[str]]) -> No
         if same:
             db.session.execute(
                 delete(BoardPermission).where(
-                    BoardPermission.board_id == board_id, BoardPermission.group_id.in_(same)
+                    BoardPermission.board_id == board_id,
+                    BoardPermission.group_id.in_(same),
+                    # only the columns shown: a disabled plugin's rows stay for its return
+                    BoardPermission.permission.in_(permissions.all_permission_names()),
                 )
             )
         differing = {gid: perms for gid, perms in grants.items() if gid not in same}

@@ -203,19 +203,25 @@ def plugin_settings(name: str) -> Mapping[str, Any]:
 
 
 def save_settings(name: str, form: Mapping[str, str | None]) -> dict[str, str]:
-    """Validate and store the plugin's settings from form text (one entry per setting).
+    """Validate and store the plugin's settings from form text.
 
-    Returns field errors (setting name → message); when there is any, nothing is saved.
-    Commits on success.
+    A setting missing from ``form`` keeps its value, except a ``bool``, which an HTML form
+    leaves out when its box is unticked (False). A blank number, amount or choice goes back
+    to the default. Returns field errors (setting name → message); when there is any,
+    nothing is saved. Commits on success.
     """
     info = _plugin(name)
     errors: dict[str, str] = {}
     parsed: dict[str, Any] = {}
     for setting in info.settings:
+        if setting.name not in form and setting.type != "bool":
+            continue
         try:
-            parsed[setting.name] = setting.parse(form.get(setting.name))
+            value = setting.parse(form.get(setting.name))
         except ValueError as exc:
             errors[setting.name] = str(exc)
+            continue
+        parsed[setting.name] = setting.default if value is None else value
     if errors:
         return errors
     for key, value in parsed.items():

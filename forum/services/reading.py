@@ -137,6 +137,7 @@ class ThreadView:
     reply_count: int
     last_post_at: datetime
     last_poster_name: str
+    kind: str
     author: AuthorView
 
     @property
@@ -155,6 +156,7 @@ _THREAD_COLUMNS = (
     Thread.reply_count,
     Thread.last_post_at,
     Thread.last_poster_name,
+    Thread.kind,
     Thread.author_id,
     Member.username,
     Member.display_name,
@@ -181,7 +183,7 @@ def board_threads(board: Board, page: int, moderator: bool = False) -> tuple[lis
         .order_by(*order)
     )
     threads = [
-        ThreadView(*row[:10], AuthorView(row[10], row[11], row[12] or "", row[13])) for row in rows
+        ThreadView(*row[:11], AuthorView(row[11], row[12], row[13] or "", row[14])) for row in rows
     ]
     return threads, max(1, math.ceil(board.thread_count / size))
 

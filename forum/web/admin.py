@@ -1,4 +1,5 @@
-"""The admin area under ``/admin``: boards, groups and permissions, members, site settings.
+"""The admin area under ``/admin``: boards, groups and permissions, members, plugins, site
+settings.
 
 Every page needs an admin (guests are sent to sign in, everybody else gets 403). The views
 parse forms and call the services in ``forum.services``; they hold no rules of their own.
@@ -6,17 +7,21 @@ parse forms and call the services in ``forum.services``; they hold no rules of t
 
 from __future__ import annotations
 
+import logging
 import math
+from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import func, select
+from werkzeug.routing import BuildError
 
+from forum import plugins
 from forum.extensions import db
 from forum.models import Board, Category, Member, Post, Thread
 from forum.models.base import utcnow
-from forum.services import boards, groups, members, permissions, site
+from forum.services import boards, groups, members, permissions, plugin_state, site
 from forum.services.errors import ServiceError
 from forum.web.admin_forms import (
     BanForm,
@@ -32,6 +37,7 @@ from forum.web.admin_forms import (
     parse_matrix,
     parse_positions,
     permission_label,
+    plugin_settings_form,
     site_time,
     site_zone,
     to_utc,
@@ -40,6 +46,7 @@ from forum.web.forms import ActionForm
 from forum.web.members import timezone_choices
 from forum.web.util import form_error, page_arg, safe_next, viewer
 
+log = logging.getLogger("forum.admin")
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PER_PAGE = 50
 
@@ -58,6 +65,26 @@ def admin_helpers() -> dict:
         "site_zone": lambda: site_zone().key,
         "permission_label": permission_label,
     }
+
+
+@bp.app_context_processor
+def admin_navigation() -> dict:
+    # App-wide, so that a plugin's own admin pages can extend ``admin/_layout.html`` too.
+    return {"admin_plugin_pages": admin_plugin_pages}
+
+
+def admin_plugin_pages() -> list[tuple[str, str, str]]:
+    """(URL, label, endpoint) of the links enabled plugins add to the admin navigation.
+
+    A page whose endpoint does not build (a typo, a missing blueprint) is left out and logged.
+    """
+    links = []
+    for plugin, page in plugins.admin_pages():
+        try:
+            links.append((url_for(page.endpoint), str(page.label), page.endpoint))
+        except BuildError:
+            log.warning("plugin %s: admin page %r does not build; left out", plugin, page.endpoint)
+    return links
 
 
 def _pages(total: int, page: int) -> int:
@@ -173,15 +200,47 @@ def category_delete(category_id: int):
     return redirect(url_for("admin.board_list"))
 
 
+def _kind_choices(board: Board | None) -> list:
+    """The thread kinds a board form offers: the core's, every enabled plugin's, and the
+    ones the board allows already whose plugin is switched off or gone (kept while ticked)."""
+    available = plugins.thread_kinds()
+    options = [("discussion", _("Discussion"))]
+    options += [(name, str(kind.label)) for name, (_plugin, kind) in available.items()]
+    if board is not None:
+        installed = {k.name: k for p in plugins.manager().loaded() for k in p.thread_kinds}
+        for name in board.kinds:
+            if name == "discussion" or name in available:
+                continue
+            if name in installed:
+                label = _("%(kind)s (plugin disabled)", kind=installed[name].label)
+            else:
+                label = _("%(kind)s (plugin not available)", kind=name)
+            options.append((name, label))
+    return choices(options)
+
+
+def _posted_kinds(form: BoardForm) -> dict:
+    """``thread_kinds=…`` for the boards service when the form had the kind boxes.
+
+    The form sends an empty ``thread_kinds`` before its checkboxes, so "nothing ticked" is
+    told apart from a post without the boxes at all (which keeps the board's kinds).
+    """
+    if "thread_kinds" not in request.form:
+        return {}
+    return {"thread_kinds": [k for k in form.thread_kinds.data or [] if k]}
+
+
 @bp.route("/boards/new", methods=["GET", "POST"])
 def board_new():
     form = BoardForm()
     form.category.choices = _category_choices()
+    form.thread_kinds.choices = _kind_choices(None)
     if not form.category.choices:
         flash(_("Create a category first."), "error")
         return redirect(url_for("admin.board_list"))
     if request.method == "GET":
         form.category.data = request.args.get("category", type=int)
+        form.thread_kinds.data = ["discussion"]
     if form.validate_on_submit():
         try:
             board = boards.create_board(
@@ -190,6 +249,7 @@ def board_new():
                 form.name.data,
                 form.description.data or "",
                 form.position.data,
+                **_posted_kinds(form),
             )
         except ServiceError as exc:
             form_error(form, exc)
@@ -204,8 +264,10 @@ def board_edit(board_id: int):
     board = db.get_or_404(Board, board_id)
     form = BoardForm(obj=board if request.method == "GET" else None)
     form.category.choices = _category_choices()
+    form.thread_kinds.choices = _kind_choices(board)
     if request.method == "GET":
         form.category.data = board.category_id
+        form.thread_kinds.data = board.kinds
     if form.validate_on_submit():
         try:
             boards.update_board(
@@ -214,6 +276,7 @@ def board_edit(board_id: int):
                 slug=form.slug.data,
                 name=form.name.data,
                 description=(form.description.data or "").strip(),
+                **_posted_kinds(form),
                 **({"position": form.position.data} if form.position.data is not None else {}),
             )
         except ServiceError as exc:
@@ -271,6 +334,96 @@ def board_permissions_reset(board_id: int):
     groups.reset_board(board.id)
     flash(_("This board follows the group defaults again."), "success")
     return redirect(url_for("admin.board_permissions", board_id=board.id))
+
+
+# -- plugins ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PluginRow:
+    """One line of the plugin list: the plugin and what the admin may do with it."""
+
+    info: plugins.PluginInfo
+    state: str  # "enabled", "disabled" or "broken"
+    own_page: bool  # False for a plugin refused because another one took its name
+    switched_on: bool  # the stored switch (a broken plugin may still have it on)
+
+    @property
+    def homepage(self) -> str:
+        """The plugin's home page, if it is a web address (never a ``javascript:`` link)."""
+        url = self.info.meta.homepage or ""
+        return url if url.startswith(("https://", "http://")) else ""
+
+
+def _plugin_row(info: plugins.PluginInfo, enabled: frozenset[str]) -> PluginRow:
+    own = plugins.manager().get(info.name) is info
+    if info.broken:
+        switched_on = own and plugin_state.is_enabled_in_db(info.name)
+        return PluginRow(info, "broken", own, switched_on)
+    on = info.name in enabled
+    return PluginRow(info, "enabled" if on else "disabled", own, on)
+
+
+def _installed_plugin(name: str) -> plugins.PluginInfo:
+    info = plugins.manager().get(name)
+    if info is None:
+        abort(404)
+    return info
+
+
+@bp.route("/plugins")
+def plugin_list():
+    enabled = plugins.enabled_names()
+    rows = [_plugin_row(info, enabled) for info in plugins.manager().all()]
+    return render_template("admin/plugins.html", rows=rows)
+
+
+@bp.route("/plugins/<name>", methods=["GET", "POST"])
+def plugin_detail(name: str):
+    info = _installed_plugin(name)
+    form = None
+    if not info.broken and info.settings:
+        form = plugin_settings_form(info.settings, plugin_state.plugin_settings(name))
+        if form.validate_on_submit():  # the CSRF token; the service checks the values
+            errors = plugin_state.save_settings(name, request.form)
+            if not errors:
+                flash(_("Settings saved."), "success")
+                return redirect(url_for("admin.plugin_detail", name=name))
+            form.show_errors(errors)
+            flash(_("Nothing was saved: please correct the marked settings."), "error")
+    elif request.method == "POST":
+        abort(400)
+    return render_template(
+        "admin/plugin.html",
+        row=_plugin_row(info, plugins.enabled_names()),
+        form=form,
+    )
+
+
+@bp.route("/plugins/<name>/enable", methods=["POST"])
+def plugin_enable(name: str):
+    info = _installed_plugin(name)
+    _checked_post()
+    try:
+        plugin_state.enable(name)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("The plugin %(name)s is enabled.", name=info.label), "success")
+    return redirect(safe_next(url_for("admin.plugin_list")))
+
+
+@bp.route("/plugins/<name>/disable", methods=["POST"])
+def plugin_disable(name: str):
+    info = _installed_plugin(name)
+    _checked_post()
+    try:
+        plugin_state.disable(name)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("The plugin %(name)s is disabled; its data is kept.", name=info.label), "success")
+    return redirect(safe_next(url_for("admin.plugin_list")))
 
 
 # -- groups -----------------------------------------------------------------------------------

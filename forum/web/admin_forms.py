@@ -24,6 +24,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     TextAreaField,
+    widgets,
 )
 from wtforms.fields.core import Field as FormField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
@@ -164,6 +165,8 @@ class BoardForm(FlaskForm):
         choices=[],
         validate_choice=False,
         description=_l("What members may start on this board."),
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
     )
 
 

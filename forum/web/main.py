@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from flask import (
     Blueprint,
     abort,
@@ -16,13 +19,21 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy.orm.attributes import set_committed_value
 
+from forum import plugins
 from forum.extensions import db, limiter
 from forum.markup import quote_source
 from forum.models import Board, Member
+from forum.plugin_api import ThreadKind
 from forum.services import permissions, posting, reading, uploads, versions, view_counts
 from forum.services.errors import NotFound, ServiceError
 from forum.web import page_cache
-from forum.web.forms import ActionForm, ComposerForm, MoveForm
+from forum.web.forms import (
+    KIND_FIELD_PREFIX,
+    ActionForm,
+    ComposerForm,
+    MoveForm,
+    thread_composer_form,
+)
 from forum.web.util import draft_posted, form_error, page_arg, viewer
 
 bp = Blueprint("main", __name__)
@@ -67,10 +78,19 @@ def board(slug: str):
         threads=threads,
         page=page,
         pages=pages,
+        kind_badges=_kind_badges(threads),
         marks=reading.read_marks(member, [t.id for t in threads]),
         can_start=permissions.can(member, "start_thread", board.id),
     )
     return page_cache.store(key, html)
+
+
+def _kind_badges(threads: list[reading.ThreadView]) -> dict[int, Any]:
+    """thread id → kind label, for the listed threads of an enabled plugin's kind."""
+    kinds = plugins.thread_kinds()
+    if not kinds:
+        return {}
+    return {t.id: kinds[t.kind][1].label for t in threads if t.kind in kinds}
 
 
 @bp.route("/t/<int:thread_id>")
@@ -158,26 +178,52 @@ def _attach_image(form: ComposerForm, member: Member, board_id: int, body: str) 
     return f"{body.rstrip()}\n\n![{_('image')}]({uploads.url_of(upload)})\n"
 
 
-def _submit_composer(form: ComposerForm, member: Member, board_id: int, write, with_title=False):
-    """Check the composer's text, store its image, then ``write(body)``.
+def _show_error(form: ComposerForm, exc: ServiceError, kind_fields: Mapping[str, Any]) -> None:
+    """Put a service's refusal beside the input it names: a kind's field, or the composer's."""
+    if exc.field and exc.field in kind_fields:
+        exc.field = KIND_FIELD_PREFIX + exc.field
+    form_error(form, exc)
+
+
+def _submit_composer(
+    form: ComposerForm,
+    member: Member,
+    board_id: int,
+    write: Callable[[str], Any],
+    with_title: bool = False,
+    kind: str = "discussion",
+    kind_fields: Mapping[str, str | None] | None = None,
+):
+    """Check the composer's text (and a new thread's kind fields), store its image, then
+    ``write(body)``.
 
     Returns what ``write`` returned, or None when the form now shows an error (the text the
-    member typed stays in the form).
+    member typed stays in the form). The title, the text and the kind fields are checked
+    together, so each of them that is wrong shows its error at once.
     """
-    try:
-        if with_title:
-            posting.validate_title(form.title.data)
-        body = posting.validate_body(form.body.data)
-    except ServiceError as exc:
-        form_error(form, exc)
+    kind_fields = kind_fields or {}
+    checks: list[Callable[[], Any]] = []
+    if with_title:
+        checks.append(lambda: posting.validate_title(form.title.data))
+    checks.append(lambda: posting.validate_body(form.body.data))
+    if kind_fields:
+        checks.append(lambda: posting.kind_values(kind, kind_fields))
+    failed = False
+    for check in checks:
+        try:
+            check()
+        except ServiceError as exc:
+            _show_error(form, exc, kind_fields)
+            failed = True
+    if failed:
         return None
-    body = _attach_image(form, member, board_id, body)
+    body = _attach_image(form, member, board_id, posting.validate_body(form.body.data))
     if body is None:
         return None
     try:
         result = write(body)
     except ServiceError as exc:
-        form_error(form, exc)
+        _show_error(form, exc, kind_fields)
         return None
     draft_posted()
     return result
@@ -189,28 +235,77 @@ def choose_board():
     boards = reading.boards_for_composer(viewer())
     if len(boards) == 1:
         return redirect(url_for("main.new_thread", slug=boards[0].slug))
-    return render_template("choose_board.html", boards=boards)
+    kinds = {
+        board.id: [(name, label) for name, label, _spec in _kind_choices(board)] for board in boards
+    }
+    return render_template(
+        "choose_board.html",
+        boards=boards,
+        kinds={board_id: choices for board_id, choices in kinds.items() if len(choices) > 1},
+    )
+
+
+def _kind_choices(board: Board) -> list[tuple[str, Any, ThreadKind | None]]:
+    """(name, label, kind) of the thread kinds members may start on ``board`` now
+    (``kind`` is None for the core's discussion)."""
+    available = plugins.thread_kinds()
+    return [
+        (name, _("Discussion"), None)
+        if name == "discussion"
+        else (name, available[name][1].label, available[name][1])
+        for name in posting.allowed_kinds(board)
+    ]
 
 
 @bp.route("/b/<slug>/new", methods=["GET", "POST"])
 @login_required
 @limiter.limit(_posting_limit, methods=["POST"], key_func=_member_key)
 def new_thread(slug: str):
+    # The kind comes from ?kind= (the chooser's links) or, on POST, the form's hidden field.
     member = viewer()
     board = posting.get_board(slug, member)
     permissions.require(member, "start_thread", board.id)
-    form = ComposerForm()
-    if form.validate_on_submit():
+    choices = _kind_choices(board)
+    kinds = {name: spec for name, _label, spec in choices}
+    asked = request.form.get("kind") if request.method == "POST" else request.args.get("kind")
+    kind = asked or (choices[0][0] if choices else "discussion")
+    kind_error = None
+    if kind not in kinds:  # unknown, not allowed here, or its plugin switched off
+        kind_error = _("This board does not allow this kind of thread.")
+        kind = choices[0][0] if choices else "discussion"
+    spec = kinds.get(kind)
+    form = thread_composer_form(kind, spec.fields if spec else ())
+    if kind_error is None and form.validate_on_submit():
+        raw = (
+            {f.name: request.form.get(KIND_FIELD_PREFIX + f.name) for f in spec.fields}
+            if spec
+            else {}
+        )
         thread = _submit_composer(
             form,
             member,
             board.id,
-            lambda body: posting.create_thread(member, board, form.title.data, body),
+            lambda body: posting.create_thread(
+                member, board, form.title.data, body, kind=kind, fields=raw
+            ),
             with_title=True,
+            kind=kind,
+            kind_fields=raw,
         )
         if thread is not None:
             return redirect(url_for("main.thread", thread_id=thread.id))
-    return render_template("composer.html", form=form, board=board, mode="thread")
+    html = render_template(
+        "composer.html",
+        form=form,
+        board=board,
+        mode="thread",
+        kinds=[(name, label) for name, label, _spec in choices],
+        kind=kind,
+        kind_spec=spec,
+        kind_inputs=[form[KIND_FIELD_PREFIX + f.name] for f in spec.fields] if spec else [],
+        kind_error=kind_error,
+    )
+    return html, 400 if kind_error else 200
 
 
 @bp.route("/t/<int:thread_id>/reply", methods=["GET", "POST"])

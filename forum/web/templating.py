@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from flask import Flask, g, request, url_for
+from flask import Flask, g, render_template, request, url_for
 from flask_babel import get_locale, get_timezone, get_translations
 from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
 
+from forum import plugins
+from forum.extensions import db
 from forum.services import permissions, site
 from forum.web.util import pop_posted_draft
+
+log = logging.getLogger("forum.plugins")
 
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -127,6 +133,74 @@ def page_window(current: int, total: int, around: int = 2) -> list[int | None]:
     return out
 
 
+def slot(name: str, **context) -> Markup:
+    """The HTML enabled plugins put into the theme's slot ``name`` (empty when none does).
+
+    ``context`` is what the page shows there (``board``, ``thread``, ``post``, ``member``);
+    a plugin whose hook raises is logged and left out (:func:`forum.plugins.render_slot`).
+    """
+    return plugins.render_slot(name, **context)
+
+
+def slots_used() -> bool:
+    """True when an enabled plugin fills template slots: a page calls this once to skip the
+    per-post slots of its loop when none does (a call costs a few microseconds)."""
+    return plugins.has_impls("forum_template_slot")
+
+
+def nav_items() -> list:
+    """The links enabled plugins add to the top navigation, for the current viewer."""
+    return plugins.nav_items(_viewer())
+
+
+def trust_facts(member) -> list:
+    """The trust facts enabled plugins supply about ``member`` (label, value, hint)."""
+    return plugins.trust_facts(member)
+
+
+def kind_label(kind: str):
+    """The label of thread kind ``kind`` for a badge, or None.
+
+    None for a plain discussion, and for a kind whose plugin is disabled or gone (those
+    threads show as discussions).
+    """
+    if kind == "discussion":
+        return None
+    found = plugins.thread_kinds().get(kind)
+    return found[1].label if found is not None else None
+
+
+def kind_header(thread, post) -> Markup:
+    """The kind's template for ``thread`` (shown above its first post ``post``), or nothing.
+
+    Rendered with ``thread``, ``post`` and ``kind_data`` (the kind's ``load(thread)``, else
+    None), in a card (``kind-head kind-<name>``). Only for a kind of an enabled plugin that
+    has a template; a plugin whose loader or template raises is logged with its name and
+    left out, and the page renders without it.
+    """
+    if thread.kind == "discussion":
+        return Markup("")
+    found = plugins.thread_kinds().get(thread.kind)
+    if found is None or not found[1].template:
+        return Markup("")
+    plugin, kind = found
+    try:
+        data = kind.load(thread) if kind.load is not None else None
+        html = render_template(kind.template, thread=thread, post=post, kind_data=data)
+    except Exception as exc:
+        log.exception("plugin %s: thread kind %s failed", plugin, kind.name)
+        if isinstance(exc, SQLAlchemyError):  # leave the session usable for the rest
+            db.session.rollback()
+        return Markup("")
+    if not html.strip():
+        return Markup("")
+    # The kind's name is lower case letters, digits and _ (checked at plugin load).
+    return Markup('<section class="card kind-head kind-%s">%s</section>') % (
+        kind.name,
+        Markup(html),
+    )
+
+
 def _bound_gettext(func):
     """Jinja's new-style ``gettext`` around one catalog's lookup (escapes, then ``%`` formats)."""
 
@@ -186,6 +260,12 @@ def register(app: Flask) -> None:
         Markup=Markup,
         clear_draft=pop_posted_draft,
         get_locale=get_locale,
+        slot=slot,
+        slots_used=slots_used,
+        nav_items=nav_items,
+        trust_facts=trust_facts,
+        kind_label=kind_label,
+        kind_header=kind_header,
     )
 
 

@@ -8,7 +8,9 @@ a before-hook that refuses, after-hooks that record what they saw, slots and tru
 
 from __future__ import annotations
 
+import click
 from flask import Blueprint, render_template
+from flask.cli import with_appcontext
 from markupsafe import Markup
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -123,6 +125,18 @@ def forum_thread_kinds():
             load=_load,
         )
     ]
+
+
+@click.command("sample-count")
+@with_appcontext
+def count_notes() -> None:
+    """Print how many notes there are."""
+    click.echo(f"{db.session.query(SampleNote).count()} notes")
+
+
+@hookimpl
+def forum_cli():
+    return [count_notes]
 
 
 @hookimpl
