@@ -481,29 +481,7 @@ def award(
     commit: bool = True,
 ) -> PointEntry:
     """Credit ``amount`` to ``member``; the entry. Commits unless ``commit=False``."""
-    member_id, amount = _member_id(member), _amount(amount)
-    currency, reason, reference, key = (
-        _currency(currency),
-        _reason(reason),
-        _reference(reference),
-        _key(key),
-    )
-
-    def lookup() -> PointEntry | None:
-        return _replayed_entry(
-            key,
-            member_id=member_id,
-            currency=currency,
-            delta=amount,
-            counterparty_id=None,
-            escrow_id=None,
-        )
-
-    def work() -> PointEntry:
-        new_balance = _add(member_id, currency, amount)
-        return _entry(member_id, currency, amount, new_balance, reason, reference, key)
-
-    return _once(lookup, work, commit)
+    return _single(member, amount, 1, reason, key, currency, reference, commit)
 
 
 def charge(
@@ -518,6 +496,20 @@ def charge(
 ) -> PointEntry:
     """Debit ``amount`` from ``member``; the entry. :class:`InsufficientBalance` (nothing
     changed) when the balance is short. Commits unless ``commit=False``."""
+    return _single(member, amount, -1, reason, key, currency, reference, commit)
+
+
+def _single(
+    member: Member | int,
+    amount: int,
+    sign: int,
+    reason: str,
+    key: str,
+    currency: str,
+    reference: str,
+    commit: bool,
+) -> PointEntry:
+    """One entry of ``sign * amount`` (award: 1, charge: -1), applied once per key."""
     member_id, amount = _member_id(member), _amount(amount)
     currency, reason, reference, key = (
         _currency(currency),
@@ -531,14 +523,17 @@ def charge(
             key,
             member_id=member_id,
             currency=currency,
-            delta=-amount,
+            delta=sign * amount,
             counterparty_id=None,
             escrow_id=None,
         )
 
     def work() -> PointEntry:
-        new_balance = _subtract(member_id, currency, amount)
-        return _entry(member_id, currency, -amount, new_balance, reason, reference, key)
+        if sign > 0:
+            new_balance = _add(member_id, currency, amount)
+        else:
+            new_balance = _subtract(member_id, currency, amount)
+        return _entry(member_id, currency, sign * amount, new_balance, reason, reference, key)
 
     return _once(lookup, work, commit)
 
