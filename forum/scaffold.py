@@ -57,7 +57,7 @@ def check_name(name: str) -> None:
 
     if not PLUGIN_NAME.match(name):
         raise ScaffoldError(
-            f"{name!r} is not a valid plugin name: use 2 to 40 characters, lower case "
+            f"{name!r} is not a valid plugin name: use 2 to 24 characters, lower case "
             "letters, digits and _, starting with a letter (for example: checkin, trade_rating)"
         )
     if name in _RESERVED:

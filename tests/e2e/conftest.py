@@ -125,6 +125,8 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
         f"sqlite:///{tmp / 'forum.db'}",
         WTF_CSRF_ENABLED=True,
         RATELIMIT_ENABLED=False,
+        # installed, switched off: only the plugin journey switches it on (and off again)
+        EXTRA_PLUGINS={"sample": "tests.sample_plugin"},
     )
     private_thread_id = _seed(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
