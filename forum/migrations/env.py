@@ -45,9 +45,18 @@ def get_metadata():
 
 
 def include_object(obj, name, type_, reflected, compare_to):
-    """Only the core's tables and those of the plugins installed here (``<plugin>_…``)."""
+    """Only the core's tables and those of the plugins installed here (``<plugin>_…``).
+
+    ``forum db migrate -x plugin=NAME`` narrows autogenerate to that plugin's tables, so a
+    plugin's new revision never picks up another installed plugin's tables.
+    """
     from forum import plugins
 
+    only = context.get_x_argument(as_dictionary=True).get("plugin")
+    if only:
+        table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", "")
+        if table and not table.startswith(f"{only}_"):
+            return False
     return plugins.alembic_include_object(obj, name, type_, reflected, compare_to)
 
 
