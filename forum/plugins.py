@@ -547,12 +547,17 @@ def owns_table(table: str, app: Flask | None = None) -> bool:
     return any(table.startswith(p.table_prefix) for p in manager(app).loaded())
 
 
-def alembic_include_object(obj, name, type_, reflected, compare_to) -> bool:
+def alembic_include_object(
+    obj, name, type_, reflected, compare_to, only: str | None = None
+) -> bool:
     """Alembic's ``include_object``: only the core's tables and those of the plugins loaded
-    here, with their indexes and constraints (other plugins' tables are none of ours)."""
-    if type_ == "table":
-        return owns_table(name)
-    table = getattr(obj, "table", None)
-    if table is not None and getattr(table, "name", None):
-        return owns_table(table.name)
-    return True
+    here, with their indexes and constraints (other plugins' tables are none of ours).
+
+    With ``only``, just the tables of that plugin (``<only>_…``).
+    """
+    table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+    if not table:
+        return True
+    if only is not None and not table.startswith(f"{only}_"):
+        return False
+    return owns_table(table)

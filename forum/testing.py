@@ -59,6 +59,23 @@ def fresh_database(tmp_path, kind: str = "sqlite") -> Iterator[str]:
         engine.dispose()
 
 
+def schema_diff(only: str | None = None) -> list:
+    """What Alembic's autogenerate finds between the current app's database and its models
+    (``[]`` when the migrations create exactly what the models declare), over the core's
+    and the loaded plugins' tables, or only plugin ``only``'s. Call inside an app context."""
+    from functools import partial
+
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from forum import plugins
+
+    include = partial(plugins.alembic_include_object, only=only)
+    with _db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"include_object": include})
+        return compare_metadata(context, _db.metadata)
+
+
 class IsolatedClient(FlaskClient):
     """A test client whose every request runs in a fresh app context, as in production.
 

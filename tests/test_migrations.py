@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
-from forum import plugins
 from forum.app import create_app
 from forum.extensions import db
-from forum.testing import fresh_database
+from forum.testing import fresh_database, schema_diff
 
 
 def test_upgrade_to_head_matches_models(tmp_path, database_kind):
@@ -25,11 +22,7 @@ def test_upgrade_to_head_matches_models(tmp_path, database_kind):
         with app.app_context():
             directory = app.extensions["migrate"].directory
             upgrade(directory=directory)
-            with db.engine.connect() as conn:
-                context = MigrationContext.configure(
-                    conn, opts={"include_object": plugins.alembic_include_object}
-                )
-                diff = compare_metadata(context, db.metadata)
+            diff = schema_diff()
             assert diff == [], diff
             downgrade(directory=directory, revision="base")
             upgrade(directory=directory)

@@ -9,8 +9,6 @@ import textwrap
 import uuid
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from flask_babel import force_locale
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
@@ -21,7 +19,7 @@ from forum.app import create_app
 from forum.extensions import db as _db
 from forum.services import permissions, plugin_state, posting
 from forum.services.errors import ServiceError
-from forum.testing import fresh_database, make_test_app
+from forum.testing import fresh_database, make_test_app, schema_diff
 
 SAMPLE = {"EXTRA_PLUGINS": {"sample": "tests.sample_plugin"}}
 
@@ -485,11 +483,7 @@ def test_core_and_plugin_branches_upgrade_to_the_models(tmp_path, database_kind)
         with app.app_context():
             directory = app.extensions["migrate"].directory
             upgrade(directory=directory, revision="heads")
-            with _db.engine.connect() as conn:
-                context = MigrationContext.configure(
-                    conn, opts={"include_object": plugins.alembic_include_object}
-                )
-                diff = compare_metadata(context, _db.metadata)
+            diff = schema_diff()
             assert diff == [], diff
             assert "sample_note" in inspect(_db.engine).get_table_names()
             downgrade(directory=directory, revision="base")

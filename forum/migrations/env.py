@@ -53,11 +53,7 @@ def include_object(obj, name, type_, reflected, compare_to):
     from forum import plugins
 
     only = context.get_x_argument(as_dictionary=True).get("plugin")
-    if only:
-        table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", "")
-        if table and not table.startswith(f"{only}_"):
-            return False
-    return plugins.alembic_include_object(obj, name, type_, reflected, compare_to)
+    return plugins.alembic_include_object(obj, name, type_, reflected, compare_to, only=only)
 
 
 def run_migrations_offline():
