@@ -309,14 +309,7 @@ def _run_job(registered: RegisteredJob) -> Outcome:
 
 def _plugin_enabled(plugin: str) -> bool:
     manager = current_app.extensions.get("forum_plugins")
-    if manager is None:  # no plugin manager in this app: nothing is disabled
-        return True
-    check = getattr(manager, "is_enabled", None)
-    if check is None:  # a manager without the method: ask the module (current app)
-        from forum import plugins
-
-        check = plugins.is_enabled
-    return bool(check(plugin))
+    return manager is None or manager.is_enabled(plugin)  # no plugin manager: none disabled
 
 
 # -- consumers ------------------------------------------------------------------------------

@@ -124,7 +124,7 @@ class PluginManager:
             try:
                 self._load(info, target)
             except Exception as exc:  # any failure makes the plugin broken, never the forum
-                info.error = info.error or f"{type(exc).__name__}: {exc}"
+                info.error = f"{type(exc).__name__}: {exc}"
                 log.exception("plugin %s could not be loaded", name)
                 if self.pm.has_plugin(name):
                     self.pm.unregister(name=name)
@@ -252,6 +252,10 @@ class PluginManager:
     def get(self, name: str) -> PluginInfo | None:
         """The plugin called ``name`` (loaded or broken), or None."""
         return self.plugins.get(name)
+
+    def is_enabled(self, name: str) -> bool:
+        """True while plugin ``name`` is loaded and switched on (inside this app's context)."""
+        return name in enabled_names()
 
     # -- wiring into the app --------------------------------------------------------------
 
@@ -417,14 +421,23 @@ def is_enabled(name: str) -> bool:
 
 
 def enabled_plugins() -> list[PluginInfo]:
-    """The enabled plugins' records, by name."""
-    names = enabled_names()
-    return [p for p in manager().loaded() if p.name in names]
+    """The enabled plugins' records, by name (cached per worker with the enabled set)."""
+    from forum.services.site import cached
+
+    def load() -> list[PluginInfo]:
+        names = enabled_names()
+        return [p for p in manager().loaded() if p.name in names]
+
+    return cached("plugins_enabled_records", load)
+
+
+def _enabled_impls(hook: str) -> list[tuple[str, Any]]:
+    return manager().impls(hook, enabled_names())
 
 
 def has_impls(hook: str) -> bool:
     """True when an enabled plugin implements ``hook`` (a cheap check before building args)."""
-    return bool(manager().impls(hook, enabled_names()))
+    return bool(_enabled_impls(hook))
 
 
 def collect(hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
@@ -433,8 +446,12 @@ def collect(hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
     An exception in one plugin is logged with its name and that plugin is skipped. None
     results are left out.
     """
+    return _collect(hook, _enabled_impls(hook), kwargs)
+
+
+def _collect(hook: str, impls: list[tuple[str, Any]], kwargs: dict[str, Any]) -> list:
     out: list[tuple[str, Any]] = []
-    for name, impl in manager().impls(hook, enabled_names()):
+    for name, impl in impls:
         try:
             result = _call(impl, kwargs)
         except Exception:
@@ -453,7 +470,7 @@ def fire(hook: str, **kwargs: Any) -> None:
     """
     from forum.extensions import db
 
-    for name, impl in manager().impls(hook, enabled_names()):
+    for name, impl in _enabled_impls(hook):
         try:
             _call(impl, kwargs)
         except Exception:
@@ -468,7 +485,7 @@ def check_before(hook: str, **kwargs: Any) -> None:
     exception is logged and the plugin's check skipped (a broken plugin must not stop the
     whole forum from posting).
     """
-    for name, impl in manager().impls(hook, enabled_names()):
+    for name, impl in _enabled_impls(hook):
         try:
             result = _call(impl, kwargs)
         except ServiceError:
@@ -486,35 +503,31 @@ def render_slot(slot: str, **context: Any) -> Markup:
     Plugins get ``context`` (board, thread, post, member …) and the viewer. A plugin that
     raises is logged and left out.
     """
-    impls = manager().impls("forum_template_slot", enabled_names())
+    hook = "forum_template_slot"
+    impls = _enabled_impls(hook)
     if not impls:
         return Markup("")
     if "viewer" not in context:
         from forum.web.util import viewer  # noqa: PLC0415 (render hooks run in a request)
 
         context["viewer"] = viewer()
-    parts = [
-        Markup(html) for _name, html in collect("forum_template_slot", slot=slot, context=context)
-    ]
-    return Markup("").join(parts)
+    results = _collect(hook, impls, {"slot": slot, "context": context})
+    return Markup("").join(Markup(html) for _name, html in results)
+
+
+def _flattened(hook: str, **kwargs: Any) -> list:
+    """The items of every enabled plugin's list result of ``hook``, in call order."""
+    return [item for _n, items in collect(hook, **kwargs) for item in _as_list(items)]
 
 
 def nav_items(member: Any) -> list:
     """The links enabled plugins add to the top navigation."""
-    if not has_impls("forum_nav_items"):
-        return []
-    return [
-        item for _n, items in collect("forum_nav_items", member=member) for item in _as_list(items)
-    ]
+    return _flattened("forum_nav_items", member=member)
 
 
 def trust_facts(member: Any) -> list:
     """The trust-card facts enabled plugins supply about ``member``, in display order."""
-    if not has_impls("forum_trust_facts"):
-        return []
-    facts = [
-        f for _n, items in collect("forum_trust_facts", member=member) for f in _as_list(items)
-    ]
+    facts = _flattened("forum_trust_facts", member=member)
     return sorted(facts, key=lambda f: getattr(f, "order", 100))
 
 
@@ -524,8 +537,14 @@ def permissions() -> list[tuple[str, Permission]]:
 
 
 def thread_kinds() -> dict[str, tuple[str, ThreadKind]]:
-    """kind name → (plugin, kind) for the enabled plugins' thread kinds."""
-    return {k.name: (p.name, k) for p in enabled_plugins() for k in p.thread_kinds}
+    """kind name → (plugin, kind) for the enabled plugins' thread kinds (cached per worker
+    with the enabled set; do not change the dict)."""
+    from forum.services.site import cached
+
+    return cached(
+        "plugins_thread_kinds",
+        lambda: {k.name: (p.name, k) for p in enabled_plugins() for k in p.thread_kinds},
+    )
 
 
 def admin_pages() -> list[tuple[str, AdminPage]]:
