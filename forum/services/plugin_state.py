@@ -20,6 +20,7 @@ from forum.extensions import db
 from forum.models import BoardPermission, Group, PluginSetting, PluginState
 from forum.models.base import utcnow
 from forum.services.errors import NotFound, ServiceError
+from forum.services.setup import BUILTIN_GROUPS
 from forum.services.site import bump_version, cached
 
 
@@ -56,15 +57,21 @@ def pending_migrations(name: str) -> bool:
     if info.migrations is None or "alembic_version" not in existing:
         return False
     script = _script()
+    heads = _branch_heads(script, name)
+    if not heads:  # the plugin's files label no branch of that name
+        return False
     applied = set(db.session.execute(select_alembic_versions()).scalars())
-    known: set[str] = set()
-    for rev in script.iterate_revisions(tuple(applied), "base"):
-        known.add(rev.revision)
+    known = {rev.revision for rev in script.iterate_revisions(tuple(applied), "base")}
+    return any(h.revision not in known for h in heads)
+
+
+def _branch_heads(script, name: str) -> tuple:
+    """The head revisions of the Alembic branch labelled ``name`` (empty when there is none)."""
     try:
         heads = script.get_revisions(f"{name}@head")
-    except Exception:  # no branch of that name: the plugin's files do not label one
-        return False
-    return any(h.revision not in known for h in heads if h is not None)
+    except Exception:  # alembic: no branch with that label
+        return ()
+    return tuple(h for h in heads if h is not None)
 
 
 def _script():
@@ -138,7 +145,7 @@ def _write_permission_defaults(info: plugins.PluginInfo) -> None:
         ).all()
     )
     for perm in info.permissions:
-        for key in ("guest", "member", "moderator", "admin"):
+        for key, *_rest in BUILTIN_GROUPS:
             gid = groups.get(key)
             if gid is None or (gid, perm.name) in existing:
                 continue
@@ -158,11 +165,7 @@ def purge(name: str) -> None:
     if info.migrations is not None:
         from flask_migrate import downgrade
 
-        try:
-            heads = _script().get_revisions(f"{name}@head")
-        except Exception:  # alembic: no branch with that label
-            heads = ()
-        if not heads:
+        if not _branch_heads(_script(), name):
             raise ServiceError(
                 _("The migrations of %(name)s do not label a branch %(name)s.", name=name)
             )

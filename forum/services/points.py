@@ -217,6 +217,11 @@ def _reference(reference: object) -> str:
     return reference
 
 
+def _labels(currency: object, reason: object, reference: object, key: object) -> tuple:
+    """(currency, reason, reference, key), each checked (ValueError: a bug of the caller)."""
+    return _currency(currency), _reason(reason), _reference(reference), _key(key)
+
+
 def _conflict() -> IdempotencyConflict:
     return IdempotencyConflict(
         _("This request key was already used for a different points operation.")
@@ -511,12 +516,7 @@ def _single(
 ) -> PointEntry:
     """One entry of ``sign * amount`` (award: 1, charge: -1), applied once per key."""
     member_id, amount = _member_id(member), _amount(amount)
-    currency, reason, reference, key = (
-        _currency(currency),
-        _reason(reason),
-        _reference(reference),
-        _key(key),
-    )
+    currency, reason, reference, key = _labels(currency, reason, reference, key)
 
     def lookup() -> PointEntry | None:
         return _replayed_entry(
@@ -557,12 +557,7 @@ def transfer(
     ``commit=False``.
     """
     sender_id, recipient_id, amount = _member_id(sender), _member_id(recipient), _amount(amount)
-    currency, reason, reference, key = (
-        _currency(currency),
-        _reason(reason),
-        _reference(reference),
-        _key(key),
-    )
+    currency, reason, reference, key = _labels(currency, reason, reference, key)
     if sender_id == recipient_id:
         raise ServiceError(_("You cannot transfer points to yourself."), "recipient")
     credit_key = key + CREDIT_SUFFIX
@@ -631,12 +626,7 @@ def escrow(
     changed) when the payer is short. Commits unless ``commit=False``.
     """
     payer_id, amount = _member_id(payer), _amount(amount)
-    currency, reason, reference, key = (
-        _currency(currency),
-        _reason(reason),
-        _reference(reference),
-        _key(key),
-    )
+    currency, reason, reference, key = _labels(currency, reason, reference, key)
 
     def lookup() -> PointEscrow | None:
         held = db.session.execute(
