@@ -32,14 +32,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 from forum.models.base import utcnow
 from forum.plugin_api import Setting
 from forum.services import site
-
-try:
-    from wtforms.fields.choices import SelectChoice
-except ImportError:  # WTForms before 3.3 takes (value, label) tuples
-
-    def SelectChoice(value, label):  # noqa: N802
-        return (value, label)
-
+from forum.web.forms import SelectChoice, typed_input
 
 #: What the matrix calls each core permission; plugin permissions bring their own label.
 PERMISSION_LABELS = {
@@ -287,38 +280,16 @@ def _bounds_hint(spec: Setting) -> str:
 
 
 def setting_input(spec: Setting):
-    """The unbound WTForms field that edits one setting (see :class:`forum.plugin_api.Field`).
-
-    ``bool`` → checkbox, ``int`` → text input with a numeric keyboard, ``money`` → text
-    input with a decimal keyboard (``12.50``), ``str`` → one line, ``text`` → several lines,
-    ``choice`` → a select of the setting's choices.
-    """
+    """The unbound WTForms field that edits one setting (see :func:`forum.web.forms.typed_input`)."""
     hint = " ".join(str(part) for part in (spec.help, _bounds_hint(spec)) if part)
-    options: dict[str, Any] = {
-        "label": spec.label or spec.name,
-        "description": hint,
-        "name": spec.name,
-        "id": f"setting-{spec.name}",
-    }
-    if spec.type == "bool":
-        return BooleanField(**options)
-    if spec.type == "text":
-        return TextAreaField(**options, render_kw={"rows": 4})
-    if spec.type == "choice":
-        pairs = [(str(value), label) for value, label in spec.choices]
-        if not spec.required and spec.default is None:
-            pairs.insert(0, ("", "—"))
-        return SelectField(**options, choices=choices(pairs), validate_choice=False)
-    render_kw: dict[str, Any] = {"autocomplete": "off"}
-    if spec.type == "int":
-        # A phone's numeric keyboard has no minus sign: only for numbers that cannot be negative.
-        if spec.min is not None and spec.min >= 0:
-            render_kw["inputmode"] = "numeric"
-    elif spec.type == "money":
-        render_kw["inputmode"] = "decimal"
-    else:  # str
-        render_kw["maxlength"] = spec.max_length
-    return StringField(**options, render_kw=render_kw)
+    return typed_input(
+        spec,
+        description=hint,
+        blank="—" if not spec.required and spec.default is None else None,
+        label=spec.label or spec.name,
+        name=spec.name,
+        id=f"setting-{spec.name}",
+    )
 
 
 def _initial(spec: Setting, value: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -19,6 +20,7 @@ from wtforms import (
 from wtforms.fields import Field
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
+from forum.plugin_api import Field as TypedField
 from forum.plugin_api import KindField
 
 try:
@@ -91,36 +93,60 @@ class ThreadComposerForm(ComposerForm):
 KIND_FIELD_PREFIX = "kind_"
 
 
-def _kind_input(spec: KindField) -> Field:
-    """The form input of one extra field of a thread kind (shape only: the service parses)."""
-    label = spec.label or spec.name
-    help_text = spec.help or ""
-    default = spec.format(spec.default) if spec.default is not None else None
-    attrs: dict[str, object] = {"required": True} if spec.required else {}
+def typed_input(
+    spec: TypedField, *, description: str = "", blank: Any = None, required: bool = False, **options
+) -> Field:
+    """The unbound WTForms input that edits one typed value (:class:`forum.plugin_api.Field`:
+    a plugin setting or a thread kind's composer field). Shape only: the service parses.
+
+    ``bool`` → checkbox, ``choice`` → select (``blank``: the label of an empty first option,
+    None for none), ``text`` → several lines, ``int`` → a numeric keyboard unless it may be
+    negative (a phone's numeric keyboard has no minus sign), ``money`` → a decimal keyboard
+    (``12.50``), ``str`` → one line. ``required`` marks the input required in the browser;
+    ``options`` go to the field (``label``, ``name``, ``id``, ``default``).
+    """
+    attrs: dict[str, Any] = {"required": True} if required else {}
     if spec.type == "bool":
-        return BooleanField(label, description=help_text, default=bool(spec.default))
+        return BooleanField(description=description, **options)
     if spec.type == "choice":
-        blank = [SelectChoice("", _l("Choose…"))] if spec.required or default is None else []
-        choices = [*blank, *(SelectChoice(str(value), text) for value, text in spec.choices)]
+        pairs = [SelectChoice(str(value), label) for value, label in spec.choices]
+        if blank is not None:
+            pairs.insert(0, SelectChoice("", blank))
         return SelectField(
-            label,
-            description=help_text,
-            choices=choices,
-            default=default or "",
+            description=description,
+            choices=pairs,
             validate_choice=False,
             render_kw=attrs,
+            **options,
         )
     if spec.type == "text":
         attrs.update(rows=4, maxlength=spec.max_length)
-        return TextAreaField(label, description=help_text, default=default, render_kw=attrs)
+        return TextAreaField(description=description, render_kw=attrs, **options)
+    attrs["autocomplete"] = "off"
     if spec.type == "money":
-        attrs.update(inputmode="decimal", autocomplete="off", placeholder="0.00")
+        attrs.update(inputmode="decimal", placeholder="0.00")
     elif spec.type == "int":
-        negative = spec.min is None or spec.min < 0
-        attrs.update(inputmode="text" if negative else "numeric", autocomplete="off")
-    else:
-        attrs.update(maxlength=spec.max_length)
-    return StringField(label, description=help_text, default=default, render_kw=attrs)
+        if spec.min is not None and spec.min >= 0:
+            attrs["inputmode"] = "numeric"
+    else:  # str
+        attrs["maxlength"] = spec.max_length
+    return StringField(description=description, render_kw=attrs, **options)
+
+
+def _kind_input(spec: KindField) -> Field:
+    """The composer input of one extra field of a thread kind."""
+    default = spec.format(spec.default) if spec.default is not None else None
+    if spec.type == "bool":
+        default = bool(spec.default)
+    blank = _l("Choose…") if spec.required or default is None else None
+    return typed_input(
+        spec,
+        label=spec.label or spec.name,
+        description=spec.help or "",
+        blank=blank,
+        required=spec.required and spec.type != "bool",
+        default=default if spec.type != "choice" else default or "",
+    )
 
 
 def thread_composer_form(kind: str, fields: Sequence[KindField] = ()) -> ThreadComposerForm:
