@@ -202,22 +202,20 @@ def _submit_composer(
     together, so each of them that is wrong shows its error at once.
     """
     kind_fields = kind_fields or {}
-    checks: list[Callable[[], Any]] = []
+    checks: dict[str, Callable[[], Any]] = {"body": lambda: posting.validate_body(form.body.data)}
     if with_title:
-        checks.append(lambda: posting.validate_title(form.title.data))
-    checks.append(lambda: posting.validate_body(form.body.data))
+        checks["title"] = lambda: posting.validate_title(form.title.data)
     if kind_fields:
-        checks.append(lambda: posting.kind_values(kind, kind_fields))
-    failed = False
-    for check in checks:
+        checks["kind"] = lambda: posting.kind_values(kind, kind_fields)
+    checked: dict[str, Any] = {}
+    for name, check in checks.items():
         try:
-            check()
+            checked[name] = check()
         except ServiceError as exc:
             _show_error(form, exc, kind_fields)
-            failed = True
-    if failed:
+    if len(checked) < len(checks):
         return None
-    body = _attach_image(form, member, board_id, posting.validate_body(form.body.data))
+    body = _attach_image(form, member, board_id, checked["body"])
     if body is None:
         return None
     try:
