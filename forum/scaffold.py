@@ -677,11 +677,10 @@ on a fresh database, with this plugin installed but disabled, as on a real site.
 from __future__ import annotations
 
 from flask_migrate import downgrade, upgrade
-from forum.app import create_app
 from forum.extensions import db
 from forum.plugin_api import plugin_settings
 from forum.services import plugin_state, posting
-from forum.testing import fresh_database, schema_diff
+from forum.testing import fresh_database, migrating_app, schema_diff
 from sqlalchemy import inspect
 
 from $package import services
@@ -759,14 +758,7 @@ def test_setting_default_and_change(app, enable_plugin):
 
 def test_migration_creates_what_the_models_declare(tmp_path, database_kind):
     with fresh_database(tmp_path, database_kind) as url:
-        app = create_app(
-            {
-                "TESTING": True,
-                "SECRET_KEY": "x",
-                "DATABASE_URL": url,
-                "INSTANCE_PATH": str(tmp_path / "instance"),
-            }
-        )
+        app = migrating_app(tmp_path, url)
         with app.app_context():
             directory = app.extensions["migrate"].directory
             upgrade(directory=directory, revision="heads")

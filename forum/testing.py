@@ -59,6 +59,20 @@ def fresh_database(tmp_path, kind: str = "sqlite") -> Iterator[str]:
         engine.dispose()
 
 
+def migrating_app(tmp_path, database_url: str, **overrides):
+    """A forum app on ``database_url`` with *no* tables made: for tests that build the schema
+    with the migrations (``flask_migrate.upgrade(revision="heads")``) and compare it with
+    :func:`schema_diff`."""
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": database_url,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
 def schema_diff(only: str | None = None) -> list:
     """What Alembic's autogenerate finds between the current app's database and its models
     (``[]`` when the migrations create exactly what the models declare), over the core's

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from flask_migrate import downgrade, upgrade
 
-from forum.app import create_app
 from forum.extensions import db
-from forum.testing import fresh_database, schema_diff
+from forum.testing import fresh_database, migrating_app, schema_diff
 
 
 def test_upgrade_to_head_matches_models(tmp_path, database_kind):
     with fresh_database(tmp_path, database_kind) as url:
-        app = create_app(
-            {
-                "TESTING": True,
-                "SECRET_KEY": "x",
-                "DATABASE_URL": url,
-                "INSTANCE_PATH": str(tmp_path / "instance"),
-            }
-        )
+        app = migrating_app(tmp_path, url)
         with app.app_context():
             directory = app.extensions["migrate"].directory
             upgrade(directory=directory)

@@ -15,11 +15,10 @@ from sqlalchemy import inspect
 
 import tests.sample_plugin as sample
 from forum import plugins
-from forum.app import create_app
 from forum.extensions import db as _db
 from forum.services import permissions, plugin_state, posting
 from forum.services.errors import ServiceError
-from forum.testing import fresh_database, make_test_app, schema_diff
+from forum.testing import fresh_database, make_test_app, migrating_app, schema_diff
 
 SAMPLE = {"EXTRA_PLUGINS": {"sample": "tests.sample_plugin"}}
 
@@ -464,22 +463,10 @@ def test_unknown_plugin_names_are_not_found(app):
 # -- migrations --------------------------------------------------------------------------------
 
 
-def _migrating_app(tmp_path, url):
-    return create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "x",
-            "DATABASE_URL": url,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            **SAMPLE,
-        }
-    )
-
-
 def test_core_and_plugin_branches_upgrade_to_the_models(tmp_path, database_kind):
     """A fresh database upgraded to all heads (core + plugins) matches the models."""
     with fresh_database(tmp_path, database_kind) as url:
-        app = _migrating_app(tmp_path, url)
+        app = migrating_app(tmp_path, url, **SAMPLE)
         with app.app_context():
             directory = app.extensions["migrate"].directory
             upgrade(directory=directory, revision="heads")
@@ -496,7 +483,7 @@ def test_enabling_needs_migrations_and_purge_removes_everything(tmp_path, databa
     from forum.services.setup import ensure_defaults
 
     with fresh_database(tmp_path, database_kind) as url:
-        app = _migrating_app(tmp_path, url)
+        app = migrating_app(tmp_path, url, **SAMPLE)
         with app.app_context(), force_locale("en"):
             directory = app.extensions["migrate"].directory
             upgrade(directory=directory, revision="heads")
@@ -536,7 +523,7 @@ def test_autogenerate_can_be_narrowed_to_one_plugin(tmp_path, database_kind):
     from sqlalchemy import text
 
     with fresh_database(tmp_path, database_kind) as url:
-        app = _migrating_app(tmp_path, url)
+        app = migrating_app(tmp_path, url, **SAMPLE)
         with app.app_context():
             migrate = app.extensions["migrate"]
             upgrade(directory=migrate.directory, revision="heads")
