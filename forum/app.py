@@ -139,7 +139,31 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from forum.web import admin, auth, main, members, points, uploads
+    from forum.web import (
+        admin,
+        admin_dashboard,
+        auth,
+        likes,
+        main,
+        members,
+        messages,
+        moderation,
+        notifications,
+        points,
+        uploads,
+    )
 
-    for module in (main, auth, members, points, uploads, admin):
+    for module in (
+        main,
+        auth,
+        members,
+        points,
+        uploads,
+        admin,
+        admin_dashboard,
+        moderation,
+        notifications,
+        messages,
+        likes,
+    ):
         app.register_blueprint(module.bp)

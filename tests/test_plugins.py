@@ -281,7 +281,7 @@ def test_clashing_declarations_are_refused_naming_both(tmp_path, monkeypatch, so
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("post", "would claim the core's table 'post_revision'"),
+        ("post", "would claim the core's table 'post_like'"),
         ("sample_extra", "table prefixes of plugins 'sample' and 'sample_extra' overlap"),
         ("a" * 25, "must be 2-24 lower case letters"),
         ("Bad-Name", "must be 2-24 lower case letters"),

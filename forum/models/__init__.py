@@ -1,11 +1,14 @@
 """Database models, one module per aggregate. Import from here: ``from forum.models import Post``."""
 
 from forum.models.boards import Board, Category
+from forum.models.conversations import Conversation, ConversationMember, MemberBlock, Message
 from forum.models.groups import BoardPermission, Group, GroupMembership
 from forum.models.members import Member
+from forum.models.moderation import ModerationLog, Report, ReportCase, WordFilter
+from forum.models.notifications import Notification, Watch
 from forum.models.plugins import PluginSetting, PluginState
 from forum.models.points import PointBalance, PointEntry, PointEscrow
-from forum.models.posts import Post, PostRevision, Thread, ThreadRead
+from forum.models.posts import Post, PostLike, PostRevision, Thread, ThreadRead
 from forum.models.site import SiteSetting, SiteState
 from forum.models.uploads import Upload
 
@@ -25,20 +28,31 @@ __all__ = [
     "Board",
     "BoardPermission",
     "Category",
+    "Conversation",
+    "ConversationMember",
     "Group",
     "GroupMembership",
     "Member",
+    "MemberBlock",
+    "Message",
+    "ModerationLog",
+    "Notification",
     "PluginSetting",
     "PluginState",
     "PointBalance",
     "PointEntry",
     "PointEscrow",
     "Post",
+    "PostLike",
     "PostRevision",
+    "Report",
+    "ReportCase",
     "SiteSetting",
     "SiteState",
     "Thread",
     "ThreadRead",
     "Upload",
+    "Watch",
+    "WordFilter",
     "core_tables",
 ]

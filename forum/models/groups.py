@@ -30,6 +30,9 @@ class Group(db.Model):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_system: Mapped[bool] = mapped_column(Boolean, default=False)
     position: Mapped[int] = mapped_column(default=0)
+    # Posting rate limit for the group's members in Flask-Limiter notation ("10 per hour");
+    # empty: the site's default. A member gets the most generous of their groups'.
+    post_rate: Mapped[str] = mapped_column(String(40), default="")
 
 
 class GroupMembership(db.Model):

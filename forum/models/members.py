@@ -21,6 +21,9 @@ class Member(UserMixin, db.Model):
     __table_args__ = (
         CheckConstraint("status IN ('active', 'pending', 'banned')", name="status"),
         CheckConstraint("post_count >= 0", name="post_count"),
+        CheckConstraint("unread_notifications >= 0", name="unread_notifications"),
+        CheckConstraint("unread_messages >= 0", name="unread_messages"),
+        CheckConstraint("digest IN ('off', 'daily', 'weekly')", name="digest"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,6 +46,14 @@ class Member(UserMixin, db.Model):
     post_count: Mapped[int] = mapped_column(Integer, default=0)
     thread_count: Mapped[int] = mapped_column(Integer, default=0)
     session_token: Mapped[str] = mapped_column(String(32), default="")
+    # Trust-card counters, kept by atomic UPDATEs with the rows they count.
+    like_count: Mapped[int] = mapped_column(Integer, default=0)  # likes received
+    warning_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Badge counters (no query per page): unread notifications, unread conversations.
+    unread_notifications: Mapped[int] = mapped_column(Integer, default=0)
+    unread_messages: Mapped[int] = mapped_column(Integer, default=0)
+    digest: Mapped[str] = mapped_column(String(10), default="off")
+    digest_sent_at: Mapped[datetime | None]
 
     @property
     def name(self) -> str:

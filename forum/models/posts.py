@@ -28,7 +28,15 @@ class Thread(db.Model):
     __tablename__ = "thread"
     __table_args__ = (
         # Covers the board listing: filter, order and the ids of a page, without the table.
-        Index("ix_thread_board_listing", "board_id", "pinned", "last_post_at", "deleted_at", "id"),
+        Index(
+            "ix_thread_board_listing",
+            "board_id",
+            "pinned",
+            "last_post_at",
+            "deleted_at",
+            "held",
+            "id",
+        ),
         Index("ix_thread_author_created", "author_id", "created_at"),
         CheckConstraint("status IN ('open', 'locked')", name="status"),
     )
@@ -40,6 +48,8 @@ class Thread(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(10), default="open")
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The first post awaits approval: listed for moderators only, readable by its author.
+    held: Mapped[bool] = mapped_column(Boolean, default=False)
     deleted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_number: Mapped[int] = mapped_column(Integer, default=0)
@@ -69,6 +79,8 @@ class Post(db.Model):
     __table_args__ = (
         UniqueConstraint("thread_id", "number", name="uq_post_thread_number"),
         Index("ix_post_author_created", "author_id", "created_at"),
+        CheckConstraint("state IN ('published', 'held', 'hidden')", name="state"),
+        CheckConstraint("like_count >= 0", name="like_count"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,6 +94,10 @@ class Post(db.Model):
     edit_count: Mapped[int] = mapped_column(Integer, default=0)
     deleted_at: Mapped[datetime | None]
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    # ``held``: awaiting approval (shown to its author and moderators only); ``hidden``: a
+    # moderator hid it (its text is shown to moderators and its author only).
+    state: Mapped[str] = mapped_column(String(10), default="published")
+    like_count: Mapped[int] = mapped_column(Integer, default=0)
 
     thread: Mapped[Thread] = relationship(lazy="raise", foreign_keys=[thread_id])
     author: Mapped[Member] = relationship(lazy="raise", foreign_keys=[author_id])
@@ -116,3 +132,18 @@ class ThreadRead(db.Model):
         ForeignKey("thread.id", ondelete="CASCADE"), primary_key=True
     )
     last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PostLike(db.Model):
+    """``member`` likes ``post`` (once; never their own post)."""
+
+    __tablename__ = "post_like"
+    __table_args__ = (Index("ix_post_like_member", "member_id", "created_at"),)
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("post.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("member.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

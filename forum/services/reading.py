@@ -64,6 +64,13 @@ class AuthorView:
     username: str
     display_name: str
     avatar: str | None
+    # Trust-card facts the core keeps on the member row (loaded with the posts; the
+    # board listing's authors leave them unset).
+    created_at: datetime | None = None
+    post_count: int = 0
+    thread_count: int = 0
+    like_count: int = 0
+    warning_count: int = 0
 
     @property
     def name(self) -> str:
@@ -83,6 +90,8 @@ class PostView:
     created_at: datetime
     edit_count: int
     deleted_at: datetime | None
+    state: str
+    like_count: int
     author: AuthorView
 
 
@@ -95,9 +104,16 @@ _POST_COLUMNS = (
     Post.created_at,
     Post.edit_count,
     Post.deleted_at,
+    Post.state,
+    Post.like_count,
     Member.username,
     Member.display_name,
     Member.avatar,
+    Member.created_at,
+    Member.post_count,
+    Member.thread_count,
+    Member.like_count,
+    Member.warning_count,
 )
 
 
@@ -114,11 +130,12 @@ def thread_posts(thread: Thread, page: int) -> list[PostView]:
     return [
         PostView(
             post_id, thread_id, number, author_id, html, created_at, edits, deleted_at,
-            AuthorView(author_id, username, display_name or "", avatar),
+            state, likes,
+            AuthorView(author_id, username, display_name or "", avatar, *trust),
         )
         for (
             post_id, thread_id, number, author_id, html, created_at, edits, deleted_at,
-            username, display_name, avatar,
+            state, likes, username, display_name, avatar, *trust,
         ) in rows
     ]  # fmt: skip
 
