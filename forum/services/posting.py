@@ -21,7 +21,7 @@ from forum.extensions import db
 from forum.markup import mention_candidates, render
 from forum.models import Board, Member, Post, PostRevision, Thread, ThreadRead
 from forum.models.base import utcnow
-from forum.services import permissions, versions
+from forum.services import events, permissions, versions
 from forum.services.errors import NotFound, PermissionDenied, ServiceError
 from forum.services.reading import PostView
 
@@ -219,8 +219,8 @@ def create_thread(
         spec.on_create(thread, post, values)
     _bump(None, board.id)
     db.session.commit()
-    plugins.fire("forum_thread_created", thread=thread, post=post, member=author)
-    plugins.fire("forum_post_created", post=post, thread=thread, member=author)
+    events.emit("thread_created", thread=thread, post=post, member=author)
+    events.emit("post_created", post=post, thread=thread, member=author)
     return thread
 
 
@@ -259,7 +259,7 @@ def reply(author: Member, thread: Thread, body: str) -> Post:
     _bump(thread.id, thread.board_id)
     db.session.commit()
     db.session.refresh(thread)
-    plugins.fire("forum_post_created", post=post, thread=thread, member=author)
+    events.emit("post_created", post=post, thread=thread, member=author)
     return post
 
 
@@ -319,7 +319,7 @@ def edit_post(editor: Member, post: Post, body: str, title: str | None = None) -
     )
     _bump(thread.id, thread.board_id)
     db.session.commit()
-    plugins.fire("forum_post_edited", post=post, thread=thread, editor=editor)
+    events.emit("post_edited", post=post, thread=thread, editor=editor)
     return post
 
 
@@ -381,7 +381,7 @@ def delete_post(member: Member, post: Post) -> None:
     post.deleted_at = utcnow()
     post.deleted_by_id = member.id
     _count_reply(thread, post, -1)
-    plugins.fire("forum_post_deleted", post=post, thread=thread, member=member)
+    events.emit("post_deleted", post=post, thread=thread, member=member)
 
 
 def _count_reply(thread: Thread, post: Post, sign: int) -> None:
@@ -466,7 +466,7 @@ def delete_thread(member: Member, thread: Thread) -> None:
     db.session.commit()
     if thread.first_post_id is not None and plugins.has_impls("forum_post_deleted"):
         first = db.session.get(Post, thread.first_post_id)
-        plugins.fire("forum_post_deleted", post=first, thread=thread, member=member)
+        events.emit("post_deleted", post=first, thread=thread, member=member)
 
 
 def restore_thread(member: Member, thread: Thread) -> None:
