@@ -130,6 +130,9 @@ def _init_extensions(app: Flask) -> None:
 
     versions.init_app(app)
     jobs.init_app(app)
+    from forum.services import notifications
+
+    notifications.register_jobs()
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
 

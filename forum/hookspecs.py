@@ -15,9 +15,9 @@ Hooks come in five families (``docs/plugins.md`` is the guide):
 - **setup** hooks run once per process, when the app is created, for every *installed*
   plugin (enabled or not), so routes, settings and tables exist before anyone switches the
   plugin on: ``forum_blueprints``, ``forum_permissions``, ``forum_settings``, ``forum_cli``,
-  ``forum_periodic_jobs``, ``forum_thread_kinds``, ``forum_admin_pages``. A plugin whose
-  setup hook raises is listed as *broken* in ``/admin/plugins`` and not loaded; the forum
-  still starts.
+  ``forum_periodic_jobs``, ``forum_thread_kinds``, ``forum_notification_kinds``,
+  ``forum_admin_pages``. A plugin whose setup hook raises is listed as *broken* in
+  ``/admin/plugins`` and not loaded; the forum still starts.
 - **before** hooks run inside the service's transaction, before it commits, for enabled
   plugins only. Returning a message (or raising :class:`forum.services.errors.ServiceError`)
   refuses the action; the member sees the message as a form error and nothing is saved.
@@ -148,6 +148,29 @@ def forum_thread_kinds():
         def forum_thread_kinds():
             return [ThreadKind("question", _l("Question"), fields=[...],
                                on_create=save_question, template="qa/question_head.html")]
+    """
+
+
+@hookspec
+def forum_notification_kinds():
+    """Kinds of notification the plugin sends (a group-buy filled, an answer accepted).
+
+    Called once at start-up. Return a list of :class:`forum.plugin_api.NotificationKind`:
+    a name ``"<plugin>.<event>"``, a label, and ``render(notification)``, which words the
+    text at display time in the viewer's language from what was stored (the title, the
+    actor's name and the ``data`` dict). Send one with :func:`forum.plugin_api.notify`
+    after (or inside) your own write; the caller commits. While the plugin is disabled its
+    notifications stay listed with a plain text.
+
+    Example::
+
+        def _filled(n):
+            return _("Your group-buy “%(title)s” is complete (%(count)d joined).",
+                     title=n.title, count=n.data["count"])
+
+        @hookimpl
+        def forum_notification_kinds():
+            return [NotificationKind("groupbuy.filled", _l("Group-buy complete"), _filled)]
     """
 
 
@@ -382,6 +405,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "forum_cli",
         "forum_periodic_jobs",
         "forum_thread_kinds",
+        "forum_notification_kinds",
         "forum_admin_pages",
     ),
     "render": ("forum_nav_items", "forum_template_slot", "forum_trust_facts"),

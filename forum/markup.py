@@ -93,3 +93,30 @@ def quote_source(author_name: str, source: str) -> str:
     """The Markdown that quotes a post in a reply."""
     body = "\n".join("> " + line for line in source.strip().splitlines())
     return f"> **@{author_name}**:\n{body}\n\n"
+
+
+_MENTION_LINK = re.compile(r'<a [^>]*class="mention"[^>]*>@([^<]{2,20})</a>')
+_QUOTE_HEAD = re.compile(
+    r'<blockquote>\s*<p><strong><a [^>]*class="mention"[^>]*>@([^<]{2,20})</a></strong>:'
+)
+_BLOCKQUOTE_TAG = re.compile(r"<(/?)blockquote\b[^>]*>")
+
+
+def addressed_names(html: str) -> tuple[set[str], set[str]]:
+    """Who a rendered post addresses: ``(mentioned, quoted)`` case-folded usernames.
+
+    *Mentioned*: ``@name`` links outside quotes (a mention inside quoted text was the quoted
+    author's, not this one's). *Quoted*: the authors named in the heading that
+    :func:`quote_source` writes at the top of a quote.
+    """
+    quoted = {m.group(1).casefold() for m in _QUOTE_HEAD.finditer(html)}
+    mentioned: set[str] = set()
+    depth, pos = 0, 0
+    for tag in _BLOCKQUOTE_TAG.finditer(html):
+        if depth == 0:
+            mentioned.update(m.group(1) for m in _MENTION_LINK.finditer(html, pos, tag.start()))
+        depth = max(0, depth + (-1 if tag.group(1) else 1))
+        pos = tag.end()
+    if depth == 0:
+        mentioned.update(m.group(1) for m in _MENTION_LINK.finditer(html, pos))
+    return {n.casefold() for n in mentioned}, quoted

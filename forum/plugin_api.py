@@ -2,7 +2,7 @@
 
 ::
 
-    from forum.plugin_api import hookimpl, Permission, Setting, ThreadKind, plugin_settings
+    from forum.plugin_api import hookimpl, Permission, Setting, ThreadKind, plugin_settings, notify
 
 Everything here is stable API for plugin developers (``docs/plugins.md``). Services a plugin
 may call live in ``forum.services`` (``points``, ``permissions``, ``posting`` …) and
@@ -172,6 +172,24 @@ class ThreadKind:
 
 
 @dataclass(frozen=True)
+class NotificationKind:
+    """A kind of notification a plugin sends with :func:`notify`.
+
+    ``name`` is ``"<plugin>.<event>"`` (``"groupbuy.filled"``); ``label`` names the kind for
+    members. ``render(notification)`` returns the text shown on ``/notifications`` and in
+    the e-mail digest, in the viewer's language (call ``gettext`` inside it, not when the
+    notification is sent). ``notification`` has ``kind``, ``actor_name``, ``title``,
+    ``url``, ``data`` (the dict given to :func:`notify`), ``thread_id``, ``post_id`` and
+    ``created_at``. While the plugin is disabled its notifications show the title (or a
+    plain "You have a notification") instead.
+    """
+
+    name: str
+    label: Any
+    render: Callable[[Any], str]
+
+
+@dataclass(frozen=True)
 class AdminPage:
     """A link in the admin area's navigation: an endpoint and its label."""
 
@@ -208,6 +226,42 @@ def plugin_settings(name: str) -> Mapping[str, Any]:
     return load(name)
 
 
+def notify(
+    member_id: int,
+    kind: str,
+    *,
+    actor_id: int | None = None,
+    thread_id: int | None = None,
+    post_id: int | None = None,
+    title: str = "",
+    url: str = "",
+    data: dict[str, Any] | None = None,
+) -> Any:
+    """Tell member ``member_id`` something: :func:`forum.services.notifications.notify`.
+
+    ``kind`` is one of the plugin's :class:`NotificationKind` names; ``data`` holds the
+    (JSON) values its ``render`` words the text from. Nobody is told of their own action
+    (``actor_id == member_id``), nor about a thread they muted. Runs in the caller's
+    transaction: commit afterwards (or call it inside your own write, before its commit).
+    Returns the notification, or None when none was added.
+
+    ``notify(order.buyer_id, "groupbuy.filled", title=campaign.title,
+    url=f"/groupbuy/{campaign.id}", data={"count": campaign.joined})``
+    """
+    from forum.services import notifications
+
+    return notifications.notify(
+        member_id,
+        kind,
+        actor_id=actor_id,
+        thread_id=thread_id,
+        post_id=post_id,
+        title=title,
+        url=url,
+        data=data,
+    )
+
+
 def is_enabled(name: str) -> bool:
     """True while plugin ``name`` is installed, loaded and enabled."""
     from forum import plugins
@@ -220,6 +274,7 @@ __all__ = [
     "Field",
     "KindField",
     "NavItem",
+    "NotificationKind",
     "PeriodicJob",
     "Permission",
     "PluginMeta",
@@ -228,5 +283,6 @@ __all__ = [
     "TrustFact",
     "hookimpl",
     "is_enabled",
+    "notify",
     "plugin_settings",
 ]

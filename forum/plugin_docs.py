@@ -58,12 +58,14 @@ def _api_items() -> list[tuple[str, Any]]:
         ("KindField", plugin_api.KindField),
         ("Permission", plugin_api.Permission),
         ("ThreadKind", plugin_api.ThreadKind),
+        ("NotificationKind", plugin_api.NotificationKind),
         ("AdminPage", plugin_api.AdminPage),
         ("NavItem", plugin_api.NavItem),
         ("TrustFact", plugin_api.TrustFact),
         ("PeriodicJob", PeriodicJob),
         ("hookimpl", plugin_api.hookimpl),
         ("plugin_settings", plugin_api.plugin_settings),
+        ("notify", plugin_api.notify),
         ("is_enabled", plugin_api.is_enabled),
     ]
 
@@ -218,8 +220,21 @@ def hook_reference() -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
+class _Annotation(str):
+    """An annotation (a string here, with postponed evaluation) shown without quotes."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def _signature(func: Any) -> str:
-    return str(inspect.signature(func)).replace("'", "")  # annotations are strings here
+    sig = inspect.signature(func)
+
+    def bare(annotation: Any) -> Any:
+        return _Annotation(annotation) if isinstance(annotation, str) else annotation
+
+    params = [p.replace(annotation=bare(p.annotation)) for p in sig.parameters.values()]
+    return str(sig.replace(parameters=params, return_annotation=bare(sig.return_annotation)))
 
 
 def _cell(text: str) -> str:

@@ -35,7 +35,14 @@ from flask import Blueprint, Flask, abort, current_app, request
 from markupsafe import Markup
 
 from forum import __version__, hookspecs
-from forum.plugin_api import AdminPage, Permission, PluginMeta, Setting, ThreadKind
+from forum.plugin_api import (
+    AdminPage,
+    NotificationKind,
+    Permission,
+    PluginMeta,
+    Setting,
+    ThreadKind,
+)
 from forum.services.errors import ServiceError
 
 log = logging.getLogger("forum.plugins")
@@ -59,6 +66,7 @@ class PluginInfo:
     permissions: list[Permission] = field(default_factory=list)
     settings: list[Setting] = field(default_factory=list)
     thread_kinds: list[ThreadKind] = field(default_factory=list)
+    notification_kinds: list[NotificationKind] = field(default_factory=list)
     blueprints: list[Blueprint] = field(default_factory=list)
     admin_pages: list[AdminPage] = field(default_factory=list)
     migrations: Path | None = None
@@ -163,6 +171,9 @@ class PluginManager:
         info.permissions = self._setup_list(info, "forum_permissions", Permission)
         info.settings = self._setup_list(info, "forum_settings", Setting)
         info.thread_kinds = self._setup_list(info, "forum_thread_kinds", ThreadKind)
+        info.notification_kinds = self._setup_list(
+            info, "forum_notification_kinds", NotificationKind
+        )
         info.blueprints = self._setup_list(info, "forum_blueprints", Blueprint)
         info.admin_pages = self._setup_list(info, "forum_admin_pages", AdminPage)
         self._check_clashes(info)
@@ -240,6 +251,16 @@ class PluginManager:
                 )
             for f in kind.fields:
                 f.check()
+        seen_kinds: set[str] = set()
+        for note in info.notification_kinds:
+            if not note.name.startswith(f"{info.name}.") or len(note.name) > 40:
+                raise PluginError(
+                    f"notification kind {note.name!r} must be named '{info.name}.<event>' "
+                    "(at most 40 characters)"
+                )
+            if note.name in seen_kinds:
+                raise PluginError(f"declares the notification kind {note.name!r} twice")
+            seen_kinds.add(note.name)
 
     def loaded(self) -> list[PluginInfo]:
         """Plugins that loaded (enabled or not), by name."""
@@ -545,6 +566,12 @@ def thread_kinds() -> dict[str, tuple[str, ThreadKind]]:
         "plugins_thread_kinds",
         lambda: {k.name: (p.name, k) for p in enabled_plugins() for k in p.thread_kinds},
     )
+
+
+def notification_kinds() -> dict[str, tuple[str, NotificationKind]]:
+    """kind name → (plugin, kind) for every *loaded* plugin's notification kinds, enabled or
+    not (a disabled plugin's notifications are still listed, with a plain text)."""
+    return {k.name: (p.name, k) for p in manager().loaded() for k in p.notification_kinds}
 
 
 def admin_pages() -> list[tuple[str, AdminPage]]:

@@ -287,9 +287,10 @@ def test_registering_a_name_twice_replaces_it(app):
 
     scheduled = [t for t in jobs.huey.read_periodic(None) if "t-twice" in type(t).__name__]
     assert len(scheduled) == 1
-    assert list(jobs.periodic_jobs()) == ["t-twice"]
+    ours = lambda: [name for name in jobs.periodic_jobs() if name.startswith("t-")]  # noqa: E731
+    assert ours() == ["t-twice"]  # the core's own jobs (the digest) are registered too
     assert jobs.run_periodic_now("t-twice") == "ran" and calls == ["second"]
-    assert jobs.unregister_periodic("t-twice") and not jobs.periodic_jobs()
+    assert jobs.unregister_periodic("t-twice") and not ours()
     assert not jobs.unregister_periodic("t-twice")
 
 

@@ -28,7 +28,7 @@ log = logging.getLogger("forum.events")
 #: event → the core's subscribers, ``"module:function"``, called with the event's arguments.
 CORE_SUBSCRIBERS: dict[str, tuple[str, ...]] = {
     "thread_created": (),
-    "post_created": (),
+    "post_created": ("forum.services.notifications:on_post_created",),
     "post_edited": (),
     "post_deleted": (),
 }

@@ -75,6 +75,38 @@ def group_ids(member: Member | None) -> frozenset[int]:
     return request_cached(f"group_ids:{member.id}", load)
 
 
+def load_group_ids(members: Iterable[Member]) -> None:
+    """Load the current group memberships of many members in one query, so that
+    :func:`can` for each of them (in this request or app context) needs none of its own.
+    For services that check a permission for a list of members (notification recipients)."""
+    from flask import g
+
+    store = g.setdefault("_forum_request_cache", {})
+    wanted = [
+        m
+        for m in members
+        if _is_signed_in(m)
+        and m.status != "pending"
+        and not m.is_banned
+        and f"group_ids:{m.id}" not in store
+    ]
+    if not wanted:
+        return
+    now = utcnow()
+    found: dict[int, set[int]] = {m.id: set() for m in wanted}
+    rows = db.session.execute(
+        select(GroupMembership.member_id, GroupMembership.group_id).where(
+            GroupMembership.member_id.in_(list(found)),
+            or_(GroupMembership.expires_at.is_(None), GroupMembership.expires_at > now),
+        )
+    )
+    member_gid = group_id("member")
+    for member_id, gid in rows:
+        found[member_id].add(gid)
+    for member_id, gids in found.items():
+        store[f"group_ids:{member_id}"] = frozenset({member_gid, *gids})
+
+
 def _matrix() -> dict[int, dict[int | None, dict[str, bool]]]:
     """group id → board id (None: default) → permission → allowed."""
 

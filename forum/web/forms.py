@@ -172,6 +172,18 @@ class PreferencesForm(FlaskForm):
     timezone = SelectField(_l("Time zone"), choices=[], validate_choice=True)
 
 
+class DigestForm(FlaskForm):
+    digest = SelectField(
+        _l("E-mail digest"),
+        choices=[
+            SelectChoice("off", _l("Off")),
+            SelectChoice("daily", _l("Daily")),
+            SelectChoice("weekly", _l("Weekly")),
+        ],
+        description=_l("Unread notifications by e-mail, at most once a day or once a week."),
+    )
+
+
 class PasswordForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     password = PasswordField(

@@ -24,7 +24,16 @@ from forum.extensions import db, limiter
 from forum.markup import quote_source
 from forum.models import Board, Member
 from forum.plugin_api import ThreadKind
-from forum.services import permissions, posting, reading, uploads, versions, view_counts
+from forum.services import (
+    notifications,
+    permissions,
+    posting,
+    reading,
+    uploads,
+    versions,
+    view_counts,
+    watches,
+)
 from forum.services.errors import NotFound, ServiceError
 from forum.web import page_cache
 from forum.web.forms import (
@@ -81,6 +90,7 @@ def board(slug: str):
         kind_badges=_kind_badges(threads),
         marks=reading.read_marks(member, [t.id for t in threads]),
         can_start=permissions.can(member, "start_thread", board.id),
+        watch_level=watches.level(member, "board", board.id),
     )
     return page_cache.store(key, html)
 
@@ -104,6 +114,7 @@ def thread(thread_id: int):
     if html is not None:
         view_counts.count_view(app, thread_id)
         return html
+    notifications.mark_thread_read(member, thread_id)  # no query unless some are unread
     thread = posting.get_thread(thread_id, member)
     pages = reading.thread_pages(thread)
     if page > pages:
@@ -124,6 +135,7 @@ def thread(thread_id: int):
         can_reply=can_reply,
         can_edit=lambda post: posting.can_edit(member, post, thread),
         form=ComposerForm(formdata=None) if can_reply else None,
+        watch_level=watches.level(member, "thread", thread.id),
     )
     view_counts.count_view(app, thread.id)
     if member is not None and posts:

@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
-from forum.services import members, reading, uploads
+from forum.services import members, notifications, reading, uploads
 from forum.services.errors import ServiceError
-from forum.web.forms import EmailForm, PasswordForm, PreferencesForm, ProfileForm
+from forum.web.forms import DigestForm, EmailForm, PasswordForm, PreferencesForm, ProfileForm
 from forum.web.util import form_error, viewer
 
 bp = Blueprint("members", __name__)
@@ -53,9 +53,11 @@ def settings():
     prefs_form.timezone.choices = timezone_choices()
     password_form = PasswordForm(prefix="w")
     email_form = EmailForm(prefix="e")
+    digest_form = DigestForm(prefix="n")
     if request.method == "GET":
         prefs_form.locale.data = member.locale
         prefs_form.timezone.data = member.timezone
+        digest_form.digest.data = member.digest
     try:
         if section == "profile" and profile_form.validate_on_submit():
             if profile_form.avatar.data and getattr(profile_form.avatar.data, "filename", ""):
@@ -71,6 +73,10 @@ def settings():
             )
             flash(_("Your preferences are saved."), "success")
             return redirect(url_for("members.settings"))
+        if section == "digest" and digest_form.validate_on_submit():
+            notifications.set_digest(member, digest_form.digest.data)
+            flash(_("Your notification settings are saved."), "success")
+            return redirect(url_for("members.settings") + "#notifications")
         if section == "password" and password_form.validate_on_submit():
             members.change_password(
                 member, password_form.current_password.data, password_form.password.data
@@ -95,6 +101,7 @@ def settings():
             "prefs": prefs_form,
             "password": password_form,
             "email": email_form,
+            "digest": digest_form,
         }[section]
         if exc.field == "image":
             exc.field = "avatar"
@@ -106,4 +113,5 @@ def settings():
         prefs_form=prefs_form,
         password_form=password_form,
         email_form=email_form,
+        digest_form=digest_form,
     )

@@ -20,12 +20,14 @@ from forum.plugin_api import (
     AdminPage,
     KindField,
     NavItem,
+    NotificationKind,
     Permission,
     PluginMeta,
     Setting,
     ThreadKind,
     TrustFact,
     hookimpl,
+    notify,
     plugin_settings,
 )
 from forum.services.errors import ServiceError
@@ -125,6 +127,22 @@ def forum_thread_kinds():
             load=_load,
         )
     ]
+
+
+def _render_poke(notification) -> str:
+    return f"{notification.actor_name} poked you {notification.data['times']} times"
+
+
+def poke(member_id: int, actor_id: int, times: int = 1):
+    """Send the sample's notification kind (the caller commits)."""
+    return notify(
+        member_id, "sample.poke", actor_id=actor_id, title="A poke", data={"times": times}
+    )
+
+
+@hookimpl
+def forum_notification_kinds():
+    return [NotificationKind("sample.poke", "Poke", _render_poke)]
 
 
 @click.command("sample-count")
