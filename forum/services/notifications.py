@@ -269,7 +269,11 @@ def _recipients(post: Post, thread: Thread) -> tuple[dict[int, str], dict[int, s
 def on_post_created(post: Post, thread: Thread, member: Member) -> None:
     """After-commit subscriber of ``post_created``: notify the post's recipients (see
     :func:`recipients_of_post`) and watch the thread for its author (unless they chose a
-    level for it already). Commits."""
+    level for it already). Commits.
+
+    New threads in watched boards are handled here too (the first post, ``number == 1``),
+    not in a ``thread_created`` subscriber, so that a member both watching the board and
+    mentioned in the first post gets one notification, not two."""
     if (
         getattr(post, "state", "published") != "published"
         or post.deleted_at is not None
