@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
@@ -20,6 +22,8 @@ from forum import plugins
 from forum.extensions import db
 from forum.models import Group, GroupMembership, Member
 from forum.models.base import utcnow
+from forum.models.groups import MEMBERSHIP_SOURCES
+from forum.models.moderation import ModerationLog
 from forum.services import site
 from forum.services.errors import NotFound, ServiceError
 from forum.services.mail import send_mail
@@ -442,9 +446,17 @@ def _keep_an_admin(member: Member) -> None:
 
 
 def set_membership(
-    member: Member, group: Group, *, expires_at: datetime | None = None, source: str = "admin"
+    member: Member,
+    group: Group,
+    *,
+    expires_at: datetime | None = None,
+    source: str = "admin",
+    actor: Member | None = None,
 ) -> GroupMembership:
-    """Put ``member`` in ``group`` until ``expires_at`` (or change the expiry). Commits."""
+    """Put ``member`` in ``group`` until ``expires_at`` (or change the expiry). Commits.
+
+    With ``actor`` (an admin's change) the change is written to the moderation log.
+    """
     if group.key in ("guest", "member"):
         raise ServiceError(_("Everybody is in this group already; it cannot be assigned."))
     if group.is_admin and expires_at is not None and expires_at <= utcnow():
@@ -459,8 +471,19 @@ def set_membership(
         row = GroupMembership(member_id=member.id, group_id=group.id)
         db.session.add(row)
         action = "added"
+    previous = row.expires_at
     row.expires_at = expires_at
     row.source = source
+    if actor is not None:
+        _log(
+            actor,
+            "group_add",
+            member,
+            group_id=group.id,
+            group=group.name,
+            expires_at=expires_at,
+            **({"previous_expires_at": previous} if action == "changed" else {}),
+        )
     db.session.commit()
     clear_request_cache()
     plugins.fire(
@@ -473,8 +496,8 @@ def set_membership(
     return row
 
 
-def remove_membership(member: Member, group: Group) -> None:
-    """Take ``member`` out of ``group``. Commits."""
+def remove_membership(member: Member, group: Group, *, actor: Member | None = None) -> None:
+    """Take ``member`` out of ``group``. Commits. With ``actor``, logged (moderation log)."""
     if group.is_admin:
         _keep_an_admin(member)
     removed = db.session.execute(
@@ -482,6 +505,8 @@ def remove_membership(member: Member, group: Group) -> None:
             GroupMembership.member_id == member.id, GroupMembership.group_id == group.id
         )
     ).rowcount
+    if removed and actor is not None:
+        _log(actor, "group_remove", member, group_id=group.id, group=group.name)
     db.session.commit()
     clear_request_cache()
     if removed:
@@ -494,51 +519,53 @@ def remove_membership(member: Member, group: Group) -> None:
         )
 
 
-def ban(member: Member, reason: str, until: datetime | None = None) -> None:
-    """Ban a member (``until`` None: for good). A ban signs them out everywhere. Commits."""
+def ban(
+    member: Member, reason: str, until: datetime | None = None, *, actor: Member | None = None
+) -> None:
+    """Ban a member (``until`` None: for good). A ban signs them out everywhere. Commits.
+
+    With ``actor`` (an admin's ban) it is logged, and banning yourself is refused.
+    """
     reason = reason.strip()
     if not reason:
         raise ServiceError(_("Please give a reason for the ban."), "reason")
+    if actor is not None and actor.id == member.id:
+        raise ServiceError(_("Refused: you cannot ban yourself. Nothing was changed."))
     _keep_an_admin(member)
     member.status = "banned"
     member.ban_reason = reason[:500]
     member.banned_until = until
     member.session_token = secrets.token_hex(8)
+    if actor is not None:
+        _log(actor, "ban", member, reason, until=until)
     db.session.commit()
     clear_request_cache()
 
 
-def unban(member: Member) -> None:
-    """Lift a ban. Commits."""
+def unban(member: Member, *, actor: Member | None = None) -> None:
+    """Lift a ban. Commits. With ``actor``, logged (moderation log)."""
+    was_banned = member.status == "banned"
     member.status = "active"
     member.banned_until = None
+    if actor is not None and was_banned:
+        _log(actor, "unban", member)
     db.session.commit()
     clear_request_cache()
 
 
-def approve(member: Member) -> None:
-    """Approve a member waiting in approval mode. Commits."""
+def approve(member: Member, *, actor: Member | None = None) -> None:
+    """Approve a member waiting in approval mode. Commits. With ``actor``, logged."""
     if member.status != "pending":
         raise ServiceError(_("This member is not waiting for approval."))
     member.status = "active"
+    if actor is not None:
+        _log(actor, "approve", member)
     db.session.commit()
 
 
 def search_members(query: str = "", page: int = 1, per_page: int = 50) -> tuple[list[Member], int]:
     """Members whose username, display name or e-mail contains ``query``; newest first."""
-    stmt = select(Member)
-    if query:
-        like = f"%{query.strip().casefold()}%"
-        stmt = stmt.where(
-            Member.username_key.like(like)
-            | Member.email_key.like(like)
-            | func.lower(Member.display_name).like(like)
-        )
-    total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    rows = db.session.execute(
-        stmt.order_by(Member.id.desc()).limit(per_page).offset((page - 1) * per_page)
-    ).scalars()
-    return list(rows), total
+    return list_members(MemberQuery(text=query), page, per_page)
 
 
 def get_member(member_id: int) -> Member:
@@ -558,3 +585,369 @@ def pending_members(page: int = 1, per_page: int = 50) -> tuple[list[Member], in
         stmt.order_by(Member.id).limit(per_page).offset((page - 1) * per_page)
     ).scalars()
     return list(rows), total
+
+
+# -- the admin's member list and bulk actions -------------------------------------------------
+
+#: How the admin's member list can be ordered (each newest / most first).
+MEMBER_SORTS = ("joined", "posts", "last_seen")
+#: Statuses the member list filters by ("active" includes members whose ban has run out).
+MEMBER_FILTER_STATUSES = ("active", "pending", "banned")
+#: At most this many members in one bulk action (a page of the member list has 50).
+BULK_MAX = 200
+
+
+@dataclass(frozen=True)
+class MemberQuery:
+    """The admin member list's filters; the defaults filter nothing.
+
+    ``joined_before`` is naive UTC (the view turns the admin's date into the start of that
+    day in the site's zone); ``joined_within_days`` counts back from now.
+    """
+
+    text: str = ""
+    group_id: int | None = None
+    status: str = ""
+    joined_within_days: int | None = None
+    joined_before: datetime | None = None
+    sort: str = "joined"
+
+
+def _in_force(now: datetime):
+    """SQL: the membership row has not expired."""
+    return GroupMembership.expires_at.is_(None) | (GroupMembership.expires_at > now)
+
+
+def list_members(
+    filters: MemberQuery, page: int = 1, per_page: int = 50
+) -> tuple[list[Member], int]:
+    """One page of the members ``filters`` select, and how many they select in all. Two
+    queries. Unknown sorts and statuses raise ``ValueError`` (the form offers only these)."""
+    if filters.sort not in MEMBER_SORTS:
+        raise ValueError(f"unknown sort {filters.sort!r}")
+    if filters.status and filters.status not in MEMBER_FILTER_STATUSES:
+        raise ValueError(f"unknown status {filters.status!r}")
+    now = utcnow()
+    stmt = select(Member)
+    text = filters.text.strip().casefold()
+    if text:
+        stmt = stmt.where(
+            Member.username_key.contains(text, autoescape=True)
+            | Member.email_key.contains(text, autoescape=True)
+            | func.lower(Member.display_name).contains(text, autoescape=True)
+        )
+    if filters.group_id is not None:
+        stmt = stmt.where(
+            select(GroupMembership.id)
+            .where(
+                GroupMembership.member_id == Member.id,
+                GroupMembership.group_id == filters.group_id,
+                _in_force(now),
+            )
+            .exists()
+        )
+    ban_in_force = (Member.status == "banned") & (
+        Member.banned_until.is_(None) | (Member.banned_until > now)
+    )
+    if filters.status == "banned":
+        stmt = stmt.where(ban_in_force)
+    elif filters.status == "pending":
+        stmt = stmt.where(Member.status == "pending")
+    elif filters.status == "active":
+        stmt = stmt.where(Member.status != "pending", ~ban_in_force)
+    if filters.joined_within_days is not None:
+        stmt = stmt.where(Member.created_at >= now - timedelta(days=filters.joined_within_days))
+    if filters.joined_before is not None:
+        stmt = stmt.where(Member.created_at < filters.joined_before)
+    total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    order = {
+        "joined": (Member.created_at.desc(), Member.id.desc()),
+        "posts": (Member.post_count.desc(), Member.id.desc()),
+        "last_seen": (Member.last_seen_at.desc().nulls_last(), Member.id.desc()),
+    }[filters.sort]
+    rows = db.session.execute(
+        stmt.order_by(*order).limit(per_page).offset((page - 1) * per_page)
+    ).scalars()
+    return list(rows), total
+
+
+def current_memberships(member_ids: Iterable[int]) -> dict[int, list[GroupMembership]]:
+    """member id → their memberships in force (with the group loaded), by group position.
+    One query for the whole list."""
+    ids = list(member_ids)
+    result: dict[int, list[GroupMembership]] = {i: [] for i in ids}
+    if not ids:
+        return result
+    rows = db.session.execute(
+        select(GroupMembership)
+        .join(Group, GroupMembership.group_id == Group.id)
+        .where(GroupMembership.member_id.in_(ids), _in_force(utcnow()))
+        .order_by(Group.position, Group.id)
+    ).scalars()
+    for row in rows:
+        result[row.member_id].append(row)
+    return result
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """What a bulk action did: members it changed, and selected ones it left as they were
+    (already in the group with that expiry, not banned, not waiting …)."""
+
+    changed: int
+    unchanged: int
+
+
+def _selected(member_ids: Iterable[int]) -> list[Member]:
+    """The selected members, refusing an empty, oversized or stale selection."""
+    ids = sorted({int(i) for i in member_ids})
+    if not ids:
+        raise ServiceError(_("Select at least one member first."), "members")
+    if len(ids) > BULK_MAX:
+        raise ServiceError(_("Select at most %(n)d members at once.", n=BULK_MAX), "members")
+    found = list(
+        db.session.execute(select(Member).where(Member.id.in_(ids)).order_by(Member.id)).scalars()
+    )
+    if len(found) != len(ids):
+        raise ServiceError(
+            _("Some of the selected members do not exist any more; nothing was changed."),
+            "members",
+        )
+    return found
+
+
+def _bulk_group(group_id: int | None) -> Group:
+    group = db.session.get(Group, group_id) if group_id is not None else None
+    if group is None:
+        raise ServiceError(_("Choose an existing group."), "group")
+    if group.key in ("guest", "member"):
+        raise ServiceError(_("Everybody is in this group already; it cannot be assigned."), "group")
+    return group
+
+
+def _admin_groups_in_force() -> dict[int, set[int]]:
+    """member id → the admin groups they are in now, for active members. One query."""
+    rows = db.session.execute(
+        select(GroupMembership.member_id, GroupMembership.group_id)
+        .join(Group, GroupMembership.group_id == Group.id)
+        .join(Member, GroupMembership.member_id == Member.id)
+        .where(Group.is_admin.is_(True), _in_force(utcnow()), Member.status == "active")
+    )
+    result: dict[int, set[int]] = {}
+    for member_id, group_id in rows:
+        result.setdefault(member_id, set()).add(group_id)
+    return result
+
+
+def _keep_an_admin_after(selected: list[Member], losing: Callable[[set[int]], set[int]]) -> None:
+    """Refuse a batch after which no active administrator would be left.
+
+    ``losing(groups)`` is what a selected member's admin groups become after the action.
+    """
+    admins = _admin_groups_in_force()
+    chosen = {m.id for m in selected}
+    left = [mid for mid, gs in admins.items() if (losing(gs) if mid in chosen else gs)]
+    if admins and not left:
+        names = ", ".join(m.username for m in selected if m.id in admins)
+        raise ServiceError(
+            _(
+                "Refused: the site needs at least one administrator, and %(names)s would "
+                "lose it. Nothing was changed.",
+                names=names,
+            )
+        )
+
+
+def _log(actor: Member | None, action: str, member: Member, reason: str = "", **details) -> None:
+    """Append a moderation log row about ``member`` (in the caller's transaction)."""
+    db.session.add(
+        ModerationLog(
+            actor_id=actor.id if actor is not None else None,
+            action=action,
+            target_type="member",
+            target_id=member.id,
+            subject_id=member.id,
+            reason=reason[:1000],
+            details={
+                k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in details.items()
+            },
+        )
+    )
+
+
+def bulk_set_membership(
+    member_ids: Iterable[int],
+    group_id: int | None,
+    *,
+    expires_at: datetime | None = None,
+    actor: Member,
+    source: str = "admin",
+) -> BulkResult:
+    """Put every selected member in a group until ``expires_at`` (naive UTC; None: no end),
+    or change the expiry of those in it already. One transaction; each change is logged
+    (``group_add``) and fires ``forum_member_groups_changed``. Commits.
+
+    Refused, changing nothing: an empty or stale selection, an unknown group, the guest or
+    member group, an expiry that is not in the future.
+    """
+    group = _bulk_group(group_id)
+    if expires_at is not None and expires_at <= utcnow():
+        raise ServiceError(_("The expiry must be in the future."), "expires_at")
+    if source not in MEMBERSHIP_SOURCES:
+        raise ValueError(f"unknown membership source {source!r}")
+    selected = _selected(member_ids)
+    rows = {
+        row.member_id: row
+        for row in db.session.execute(
+            select(GroupMembership).where(
+                GroupMembership.group_id == group.id,
+                GroupMembership.member_id.in_([m.id for m in selected]),
+            )
+        ).scalars()
+    }
+    fired = []
+    for member in selected:
+        row = rows.get(member.id)
+        if row is not None and row.expires_at == expires_at and row.source == source:
+            continue
+        previous = row.expires_at if row is not None else None
+        if row is None:
+            row = GroupMembership(member_id=member.id, group_id=group.id)
+            db.session.add(row)
+        row.expires_at = expires_at
+        row.source = source
+        action = "added" if previous is None and member.id not in rows else "changed"
+        _log(
+            actor,
+            "group_add",
+            member,
+            group_id=group.id,
+            group=group.name,
+            expires_at=expires_at,
+            **({"previous_expires_at": previous} if action == "changed" else {}),
+        )
+        fired.append((member, action))
+    db.session.commit()
+    clear_request_cache()
+    for member, action in fired:
+        plugins.fire(
+            "forum_member_groups_changed",
+            member=member,
+            group=group,
+            action=action,
+            expires_at=expires_at,
+        )
+    return BulkResult(len(fired), len(selected) - len(fired))
+
+
+def bulk_remove_membership(
+    member_ids: Iterable[int], group_id: int | None, *, actor: Member
+) -> BulkResult:
+    """Take every selected member out of a group. One transaction; each removal is logged
+    (``group_remove``) and fires ``forum_member_groups_changed``. Commits.
+
+    Refused, changing nothing: an empty or stale selection, an unknown group, none of them
+    in it, taking your own admin rights away, or leaving the site without an administrator.
+    """
+    group = _bulk_group(group_id)
+    selected = _selected(member_ids)
+    in_group = set(
+        db.session.execute(
+            select(GroupMembership.member_id).where(
+                GroupMembership.group_id == group.id,
+                GroupMembership.member_id.in_([m.id for m in selected]),
+            )
+        ).scalars()
+    )
+    if not in_group:
+        raise ServiceError(
+            _("None of the selected members is in the group %(name)s.", name=group.name)
+        )
+    if group.is_admin:
+        if actor.id in in_group:
+            raise ServiceError(
+                _(
+                    "Refused: you cannot take away your own administrator rights here; "
+                    "ask another administrator. Nothing was changed."
+                )
+            )
+        _keep_an_admin_after([m for m in selected if m.id in in_group], lambda gs: gs - {group.id})
+    db.session.execute(
+        GroupMembership.__table__.delete().where(
+            GroupMembership.group_id == group.id, GroupMembership.member_id.in_(in_group)
+        )
+    )
+    removed = [m for m in selected if m.id in in_group]
+    for member in removed:
+        _log(actor, "group_remove", member, group_id=group.id, group=group.name)
+    db.session.commit()
+    clear_request_cache()
+    for member in removed:
+        plugins.fire(
+            "forum_member_groups_changed",
+            member=member,
+            group=group,
+            action="removed",
+            expires_at=None,
+        )
+    return BulkResult(len(removed), len(selected) - len(removed))
+
+
+def bulk_ban(
+    member_ids: Iterable[int], reason: str, until: datetime | None = None, *, actor: Member
+) -> BulkResult:
+    """Ban every selected member until ``until`` (naive UTC; None: for good), or change the
+    ban of those banned already; they are signed out everywhere. One transaction; each ban
+    is logged (``ban``). Commits.
+
+    Refused, changing nothing: no reason, an end that is not in the future, an empty or
+    stale selection, yourself among them, or leaving the site without an administrator.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(_("Please give a reason for the ban."), "reason")
+    if until is not None and until <= utcnow():
+        raise ServiceError(_("The end of a ban must be in the future."), "until")
+    selected = _selected(member_ids)
+    if any(m.id == actor.id for m in selected):
+        raise ServiceError(_("Refused: you cannot ban yourself. Nothing was changed."), "members")
+    _keep_an_admin_after(selected, lambda gs: set())
+    for member in selected:
+        member.status = "banned"
+        member.ban_reason = reason[:500]
+        member.banned_until = until
+        member.session_token = secrets.token_hex(8)
+        _log(actor, "ban", member, reason, until=until)
+    db.session.commit()
+    clear_request_cache()
+    return BulkResult(len(selected), 0)
+
+
+def bulk_unban(member_ids: Iterable[int], *, actor: Member) -> BulkResult:
+    """Lift the ban of every selected member who has one (ended bans too). One transaction;
+    each is logged (``unban``). Commits. Refused when none of them is banned."""
+    selected = _selected(member_ids)
+    banned = [m for m in selected if m.status == "banned"]
+    if not banned:
+        raise ServiceError(_("None of the selected members is banned."), "members")
+    for member in banned:
+        member.status = "active"
+        member.banned_until = None
+        _log(actor, "unban", member)
+    db.session.commit()
+    clear_request_cache()
+    return BulkResult(len(banned), len(selected) - len(banned))
+
+
+def bulk_approve(member_ids: Iterable[int], *, actor: Member) -> BulkResult:
+    """Approve every selected member who waits for approval. One transaction; each is
+    logged (``approve``). Commits. Refused when none of them is waiting."""
+    selected = _selected(member_ids)
+    waiting = [m for m in selected if m.status == "pending"]
+    if not waiting:
+        raise ServiceError(_("None of the selected members is waiting for approval."), "members")
+    for member in waiting:
+        member.status = "active"
+        _log(actor, "approve", member)
+    db.session.commit()
+    return BulkResult(len(waiting), len(selected) - len(waiting))

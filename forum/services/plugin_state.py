@@ -7,7 +7,7 @@ all workers (and every machine sharing the stamps) see it on their next request.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -48,21 +48,37 @@ def _plugin(name: str) -> plugins.PluginInfo:
 
 def pending_migrations(name: str) -> bool:
     """True when the plugin's tables or migrations are not all in the database yet."""
-    info = _plugin(name)
-    tables = [t for t in db.metadata.tables if t.startswith(info.table_prefix)]
-    inspector = inspect(db.engine)
-    existing = set(inspector.get_table_names())
-    if any(t not in existing for t in tables):
-        return True
-    if info.migrations is None or "alembic_version" not in existing:
-        return False
-    script = _script()
-    heads = _branch_heads(script, name)
-    if not heads:  # the plugin's files label no branch of that name
-        return False
-    applied = set(db.session.execute(select_alembic_versions()).scalars())
-    known = {rev.revision for rev in script.iterate_revisions(tuple(applied), "base")}
-    return any(h.revision not in known for h in heads)
+    return name in plugins_with_pending_migrations([_plugin(name)])
+
+
+def plugins_with_pending_migrations(infos: Iterable[plugins.PluginInfo]) -> frozenset[str]:
+    """The names among ``infos`` whose tables or migrations are not all in the database yet.
+
+    One look at the database's tables and one at ``alembic_version`` for all of them (the
+    admin dashboard checks every installed plugin at once). Broken plugins are left out:
+    what their tables should be is not known.
+    """
+    infos = [info for info in infos if not info.broken]
+    if not infos:
+        return frozenset()
+    existing = set(inspect(db.engine).get_table_names())
+    pending: set[str] = set()
+    migrated = []
+    for info in infos:
+        tables = [t for t in db.metadata.tables if t.startswith(info.table_prefix)]
+        if any(t not in existing for t in tables):
+            pending.add(info.name)
+        elif info.migrations is not None and "alembic_version" in existing:
+            migrated.append(info)
+    if migrated:
+        script = _script()
+        applied = set(db.session.execute(select_alembic_versions()).scalars())
+        known = {rev.revision for rev in script.iterate_revisions(tuple(applied), "base")}
+        for info in migrated:
+            heads = _branch_heads(script, info.name)  # none: its files label no such branch
+            if any(h.revision not in known for h in heads):
+                pending.add(info.name)
+    return frozenset(pending)
 
 
 def _branch_heads(script, name: str) -> tuple:

@@ -1,5 +1,5 @@
-"""The admin area under ``/admin``: boards, groups and permissions, members, plugins, site
-settings.
+"""The admin area under ``/admin``: boards, groups and permissions, a member's page, plugins,
+site settings (the dashboard and the member list: :mod:`forum.web.admin_dashboard`).
 
 Every page needs an admin (guests are sent to sign in, everybody else gets 403). The views
 parse forms and call the services in ``forum.services``; they hold no rules of their own.
@@ -8,18 +8,16 @@ parse forms and call the services in ``forum.services``; they hold no rules of t
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import func, select
 from werkzeug.routing import BuildError
 
 from forum import plugins
 from forum.extensions import db
-from forum.models import Board, Category, Member, Post, Thread
+from forum.models import Board, Category, Member
 from forum.models.base import utcnow
 from forum.services import boards, groups, members, permissions, plugin_state, site
 from forum.services.errors import ServiceError
@@ -28,7 +26,6 @@ from forum.web.admin_forms import (
     BoardForm,
     CategoryForm,
     GroupForm,
-    MemberSearchForm,
     MembershipForm,
     RenameGroupForm,
     SettingsForm,
@@ -44,11 +41,10 @@ from forum.web.admin_forms import (
 )
 from forum.web.forms import ActionForm
 from forum.web.members import timezone_choices
-from forum.web.util import form_error, page_arg, safe_next, viewer
+from forum.web.util import form_error, safe_next, viewer
 
 log = logging.getLogger("forum.admin")
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-PER_PAGE = 50
 
 
 @bp.before_request
@@ -87,49 +83,13 @@ def admin_plugin_pages() -> list[tuple[str, str, str]]:
     return links
 
 
-def _pages(total: int, page: int) -> int:
-    pages = max(1, math.ceil(total / PER_PAGE))
-    if page > pages:
-        abort(404)
-    return pages
-
-
 def _checked_post() -> None:
     """Refuse a POST whose CSRF token is missing or wrong (buttons without fields)."""
     if not ActionForm().validate_on_submit():
         abort(400)
 
 
-# -- dashboard and settings -------------------------------------------------------------------
-
-
-def _counts() -> dict[str, int]:
-    def count(stmt) -> int:
-        return db.session.execute(stmt).scalar_one()
-
-    return {
-        "members": count(select(func.count(Member.id))),
-        "banned": count(select(func.count(Member.id)).where(Member.status == "banned")),
-        "categories": count(select(func.count(Category.id))),
-        "boards": count(select(func.count(Board.id))),
-        "threads": count(select(func.count(Thread.id)).where(Thread.deleted_at.is_(None))),
-        "posts": count(select(func.count(Post.id)).where(Post.deleted_at.is_(None))),
-    }
-
-
-@bp.route("/")
-def index():
-    page = page_arg()
-    pending, total = members.pending_members(page, PER_PAGE)
-    return render_template(
-        "admin/index.html",
-        counts=_counts(),
-        pending=pending,
-        pending_total=total,
-        page=page,
-        pages=_pages(total, page),
-        mode=site.setting("registration_mode"),
-    )
+# -- settings (the dashboard and member list: forum.web.admin_dashboard) -------------------------
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -491,23 +451,6 @@ def group_delete(group_id: int):
 # -- members ----------------------------------------------------------------------------------
 
 
-@bp.route("/members")
-def member_list():
-    form = MemberSearchForm(request.args)
-    query = (form.q.data or "").strip() if form.validate() else ""
-    page = page_arg()
-    found, total = members.search_members(query, page, PER_PAGE)
-    return render_template(
-        "admin/members.html",
-        form=form,
-        query=query,
-        found=found,
-        total=total,
-        page=page,
-        pages=_pages(total, page),
-    )
-
-
 def _member_page(member: Member, membership_form=None, ban_form=None):
     membership_form = membership_form or MembershipForm(prefix="m", formdata=None)
     membership_form.group.choices = choices((g.id, g.name) for g in groups.assignable_groups())
@@ -551,6 +494,7 @@ def member_set_group(member_id: int):
                 groups.get_group(form.group.data),
                 expires_at=to_utc(form.expires_at.data),
                 source="admin",
+                actor=viewer(),
             )
         except ServiceError as exc:
             form_error(form, exc)
@@ -566,7 +510,7 @@ def member_remove_group(member_id: int, group_id: int):
     group = groups.get_group(group_id)
     _checked_post()
     try:
-        members.remove_membership(member, group)
+        members.remove_membership(member, group, actor=viewer())
     except ServiceError as exc:
         flash(exc.message, "error")
     else:
@@ -580,7 +524,7 @@ def member_ban(member_id: int):
     form = BanForm(prefix="b")
     if form.validate_on_submit():
         try:
-            members.ban(member, form.reason.data, to_utc(form.until.data))
+            members.ban(member, form.reason.data, to_utc(form.until.data), actor=viewer())
         except ServiceError as exc:
             form_error(form, exc)
         else:
@@ -593,7 +537,7 @@ def member_ban(member_id: int):
 def member_unban(member_id: int):
     member = members.get_member(member_id)
     _checked_post()
-    members.unban(member)
+    members.unban(member, actor=viewer())
     flash(_("The ban on %(name)s is lifted.", name=member.username), "success")
     return redirect(url_for("admin.member_detail", member_id=member.id))
 
@@ -603,7 +547,7 @@ def member_approve(member_id: int):
     member = members.get_member(member_id)
     _checked_post()
     try:
-        members.approve(member)
+        members.approve(member, actor=viewer())
     except ServiceError as exc:
         flash(exc.message, "error")
     else:

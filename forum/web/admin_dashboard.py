@@ -1,7 +1,181 @@
-"""Admin pages beside :mod:`forum.web.admin`: the dashboard and member bulk actions."""
+"""Admin pages beside :mod:`forum.web.admin`: the dashboard (``/admin/``) and the member
+list with its filters and bulk actions (``/admin/members``).
+
+Same guard as the rest of the admin area (admins only). The numbers come from
+:mod:`forum.services.dashboard`, the bulk actions are :mod:`forum.services.members`'
+``bulk_*`` functions; the views only parse and render.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import math
+from collections.abc import Callable
 
-bp = Blueprint("admin_dashboard", __name__)
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from werkzeug.routing import BuildError
+
+from forum.services import dashboard, groups, members, site
+from forum.services.errors import ServiceError
+from forum.web import admin
+from forum.web.admin_forms import (
+    MemberBulkForm,
+    MemberFilterForm,
+    SelectChoice,
+    choices,
+    site_zone,
+    to_utc,
+)
+from forum.web.util import form_error, page_arg, viewer
+
+bp = Blueprint("admin_dashboard", __name__, url_prefix="/admin")
+bp.before_request(admin.require_admin)
+bp.context_processor(admin.admin_helpers)
+
+PER_PAGE = 50
+#: Members waiting for approval listed on the dashboard (the rest: the filtered list).
+PENDING_SHOWN = 10
+
+#: What the dashboard calls each moderation log action (others show as they are stored).
+LOG_ACTIONS = {
+    "ban": _l("banned"),
+    "unban": _l("lifted the ban on"),
+    "approve": _l("approved"),
+    "group_add": _l("changed the groups of"),
+    "group_remove": _l("removed from a group:"),
+    "hide": _l("hid a post of"),
+    "delete": _l("deleted a post of"),
+    "approve_post": _l("approved a post of"),
+    "warn": _l("warned"),
+    "suspend": _l("suspended"),
+}
+
+
+def _first_url(*endpoints: str) -> str | None:
+    """The URL of the first endpoint that exists (pages other parts of the forum add)."""
+    for endpoint in endpoints:
+        try:
+            return url_for(endpoint)
+        except BuildError:
+            continue
+    return None
+
+
+@bp.route("/")
+def index():
+    board = dashboard.dashboard(site_zone())
+    pending, _total = members.pending_members(1, PENDING_SHOWN)
+    return render_template(
+        "admin/index.html",
+        board=board,
+        pending=pending,
+        mode=site.setting("registration_mode"),
+        queue_url=_first_url("moderation.queue", "moderation.admin_queue"),
+        log_url=_first_url("moderation.log", "moderation.admin_log"),
+        log_actions=LOG_ACTIONS,
+    )
+
+
+# -- the member list and its bulk actions -----------------------------------------------------
+
+
+def _group_choices(options: list, blank: str) -> list[SelectChoice]:
+    return [SelectChoice("", blank)] + choices((g.id, g.name) for g in options)
+
+
+def _bulk_calls() -> dict[str, Callable[[MemberBulkForm], members.BulkResult]]:
+    actor = viewer()
+
+    def ids(form: MemberBulkForm) -> list[int]:
+        return form.members.data or []
+
+    return {
+        "group_add": lambda f: members.bulk_set_membership(
+            ids(f), f.group.data, expires_at=to_utc(f.expires_at.data), actor=actor
+        ),
+        "group_remove": lambda f: members.bulk_remove_membership(ids(f), f.group.data, actor=actor),
+        "ban": lambda f: members.bulk_ban(
+            ids(f), f.reason.data or "", to_utc(f.until.data), actor=actor
+        ),
+        "unban": lambda f: members.bulk_unban(ids(f), actor=actor),
+        "approve": lambda f: members.bulk_approve(ids(f), actor=actor),
+    }
+
+
+def _done_message(action: str, result: members.BulkResult) -> str:
+    n = result.changed
+    text = {
+        "group_add": ngettext(
+            "%(num)d member's groups changed.", "%(num)d members' groups changed.", n
+        ),
+        "group_remove": ngettext(
+            "%(num)d member removed from the group.", "%(num)d members removed from the group.", n
+        ),
+        "ban": ngettext("%(num)d member banned.", "%(num)d members banned.", n),
+        "unban": ngettext("%(num)d ban lifted.", "%(num)d bans lifted.", n),
+        "approve": ngettext("%(num)d member approved.", "%(num)d members approved.", n),
+    }[action]
+    if result.unchanged:
+        text += " " + ngettext(
+            "%(num)d selected member was already so.",
+            "%(num)d selected members were already so.",
+            result.unchanged,
+        )
+    return text
+
+
+def _list_args() -> dict[str, str]:
+    """The list's filters and page from the address, without the one-off ``all=1``."""
+    return {k: v for k, v in request.args.items() if k != "all"}
+
+
+@bp.route("/members", methods=["GET", "POST"])
+def member_list():
+    options = groups.assignable_groups()
+    filters = MemberFilterForm(request.args)
+    filters.group.choices = _group_choices(options, _("Any group"))
+    filters.validate()
+    bulk = MemberBulkForm(prefix="bulk")
+    bulk.group.choices = _group_choices(options, _("Choose a group"))
+    if request.method == "POST":
+        if not bulk.validate_on_submit():
+            if bulk.meta.csrf and bulk.csrf_token.errors:
+                abort(400)
+            flash(_("Nothing was changed: please check the marked fields."), "error")
+        else:
+            try:
+                result = _bulk_calls()[bulk.action.data](bulk)
+            except ServiceError as exc:
+                if exc.field and exc.field != "members":
+                    form_error(bulk, exc)  # next to the input it is about
+                    flash(_("Nothing was changed: please check the marked fields."), "error")
+                else:
+                    flash(exc.message, "error")
+            else:
+                flash(_done_message(bulk.action.data, result), "success")
+                return redirect(url_for("admin_dashboard.member_list", **_list_args()))
+    page = page_arg()
+    found, total = members.list_members(filters.filters(), page, PER_PAGE)
+    pages = max(1, math.ceil(total / PER_PAGE))
+    if page > pages:
+        abort(404)
+    if request.method == "GET" and request.args.get("all") == "1":
+        ticked = {m.id for m in found}
+    else:
+        ticked = set(bulk.members.data or [])
+    return render_template(
+        "admin/members.html",
+        form=filters,
+        bulk=bulk,
+        query=filters.filters().text,
+        found=found,
+        memberships=members.current_memberships(m.id for m in found),
+        ticked=ticked,
+        total=total,
+        page=page,
+        pages=pages,
+        me=viewer(),
+        list_args=_list_args(),
+    )

@@ -8,7 +8,7 @@ and :func:`site_time` shows a stored time back in the site's zone.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     IntegerField,
     SearchField,
@@ -32,6 +33,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 from forum.models.base import utcnow
 from forum.plugin_api import Setting
 from forum.services import site
+from forum.services.members import MemberQuery
 from forum.web.forms import SelectChoice, typed_input
 
 #: What the matrix calls each core permission; plugin permissions bring their own label.
@@ -185,6 +187,91 @@ class MemberSearchForm(FlaskForm):
         csrf = False
 
     q = SearchField(_l("Search"), validators=[Optional(), Length(max=100)])
+
+
+def _optional_int(value: Any) -> int | None:
+    """A select's value as an int; empty (or nonsense) as None."""
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+MEMBER_STATUS_CHOICES = [
+    SelectChoice("", _l("Any status")),
+    SelectChoice("active", _l("Active")),
+    SelectChoice("pending", _l("Waiting for approval")),
+    SelectChoice("banned", _l("Banned")),
+]
+MEMBER_SORT_CHOICES = [
+    SelectChoice("joined", _l("Newest members")),
+    SelectChoice("posts", _l("Most posts")),
+    SelectChoice("last_seen", _l("Last seen")),
+]
+
+
+class MemberFilterForm(MemberSearchForm):
+    """The member list's filters (GET). The view fills in the group choices."""
+
+    group = SelectField(_l("Group"), coerce=_optional_int, choices=[], validate_choice=True)
+    status = SelectField(
+        _l("Status"), choices=MEMBER_STATUS_CHOICES, default="", validate_choice=True
+    )
+    joined_days = IntegerField(
+        _l("Joined within (days)"),
+        validators=[Optional(), NumberRange(min=1, max=3650)],
+        render_kw={"inputmode": "numeric", "min": 1, "max": 3650},
+    )
+    joined_before = DateField(_l("Joined before"), validators=[Optional()])
+    sort = SelectField(
+        _l("Sort by"), choices=MEMBER_SORT_CHOICES, default="joined", validate_choice=True
+    )
+
+    def filters(self) -> MemberQuery:
+        """The filters for ``members.list_members`` (call after ``validate()``); a field
+        with an error filters nothing. ``joined_before`` is the start of that day in the
+        site's zone."""
+        ok = {name: not field.errors for name, field in self._fields.items()}
+        before = self.joined_before.data if ok["joined_before"] else None
+        return MemberQuery(
+            text=(self.q.data or "").strip() if ok["q"] else "",
+            group_id=self.group.data if ok["group"] else None,
+            status=(self.status.data or "") if ok["status"] else "",
+            joined_within_days=self.joined_days.data if ok["joined_days"] else None,
+            joined_before=to_utc(datetime.combine(before, time(0))) if before else None,
+            sort=self.sort.data if ok["sort"] and self.sort.data else "joined",
+        )
+
+    def active(self) -> bool:
+        """True when a filter other than the text search is set."""
+        f = self.filters()
+        return bool(f.group_id or f.status or f.joined_within_days or f.joined_before)
+
+
+#: The member list's bulk actions: the value of the submit button that was pressed.
+BULK_ACTIONS = ("group_add", "group_remove", "ban", "unban", "approve")
+
+
+class MemberBulkForm(FlaskForm):
+    """The bulk actions under the member list: ticked members, the pressed button's
+    ``action`` and the fields that action uses. The members service checks the values."""
+
+    members = SelectMultipleField(coerce=int, choices=[], validate_choice=False)
+    action = StringField()
+    group = SelectField(_l("Group"), coerce=_optional_int, choices=[], validate_choice=False)
+    expires_at = SiteTimeField(
+        _l("Expires"), validators=[Optional()], description=_l("Leave empty for no end.")
+    )
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500)])
+    until = SiteTimeField(
+        _l("Banned until"),
+        validators=[Optional()],
+        description=_l("Leave empty for a permanent ban."),
+    )
+
+    def validate_action(self, field: StringField) -> None:
+        if field.data not in BULK_ACTIONS:
+            raise ValidationError(_l("Choose one of the actions."))
 
 
 class MembershipForm(FlaskForm):
