@@ -15,6 +15,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
+from markupsafe import Markup, escape
 from werkzeug.routing import BuildError
 
 from forum.services import dashboard, groups, members, site
@@ -38,19 +39,33 @@ PER_PAGE = 50
 #: Members waiting for approval listed on the dashboard (the rest: the filtered list).
 PENDING_SHOWN = 10
 
-#: What the dashboard calls each moderation log action (others show as they are stored).
-LOG_ACTIONS = {
-    "ban": _l("banned"),
-    "unban": _l("lifted the ban on"),
-    "approve": _l("approved"),
-    "group_add": _l("changed the groups of"),
-    "group_remove": _l("removed from a group:"),
-    "hide": _l("hid a post of"),
-    "delete": _l("deleted a post of"),
-    "approve_post": _l("approved a post of"),
-    "warn": _l("warned"),
-    "suspend": _l("suspended"),
+#: How the dashboard words each moderation log action (others: "actor: action subject").
+LOG_SENTENCES = {
+    "ban": _l("%(actor)s banned %(subject)s"),
+    "unban": _l("%(actor)s lifted the ban on %(subject)s"),
+    "approve": _l("%(actor)s approved %(subject)s"),
+    "group_add": _l("%(actor)s added %(subject)s to a group"),
+    "group_remove": _l("%(actor)s removed %(subject)s from a group"),
+    "warn": _l("%(actor)s warned %(subject)s"),
+    "suspend": _l("%(actor)s suspended %(subject)s"),
+    "hide": _l("%(actor)s hid a post by %(subject)s"),
+    "delete": _l("%(actor)s deleted a post by %(subject)s"),
 }
+
+
+def log_sentence(entry: dashboard.LogLine) -> Markup:
+    """One log entry as a sentence, the subject linked to their profile (names escaped)."""
+    actor = escape(entry.actor or _("system"))
+    if entry.subject:
+        href = url_for("members.profile", username=entry.subject)
+        subject = Markup('<a href="{}">{}</a>').format(href, entry.subject)
+    else:
+        subject = escape(f"{entry.target_type} {entry.target_id or ''}".strip())
+    template = LOG_SENTENCES.get(entry.action)
+    if template is None:
+        return Markup("{}: {} {}").format(actor, entry.action, subject)
+    # The translated text is trusted; only the names are escaped (above).
+    return Markup(escape(str(template)).replace("%(actor)s", actor).replace("%(subject)s", subject))
 
 
 def _first_url(*endpoints: str) -> str | None:
@@ -74,7 +89,7 @@ def index():
         mode=site.setting("registration_mode"),
         queue_url=_first_url("moderation.queue", "moderation.admin_queue"),
         log_url=_first_url("moderation.log", "moderation.admin_log"),
-        log_actions=LOG_ACTIONS,
+        log_sentence=log_sentence,
     )
 
 
