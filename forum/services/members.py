@@ -563,11 +563,6 @@ def approve(member: Member, *, actor: Member | None = None) -> None:
     db.session.commit()
 
 
-def search_members(query: str = "", page: int = 1, per_page: int = 50) -> tuple[list[Member], int]:
-    """Members whose username, display name or e-mail contains ``query``; newest first."""
-    return list_members(MemberQuery(text=query), page, per_page)
-
-
 def get_member(member_id: int) -> Member:
     """The member with this id or :class:`NotFound`."""
     member = db.session.get(Member, member_id)
