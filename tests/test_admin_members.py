@@ -218,7 +218,7 @@ def test_bulk_group_with_expiry(app, crowd, admin, db):
     assert ("groups_changed", ("cat", "moderator", "added")) in sample_plugin.EVENTS
 
 
-def test_bulk_remove_from_group(app, crowd, admin, db):
+def test_bulk_remove_from_group(app, crowd, admin, db, english):
     ann, bob = crowd["ann"], crowd["bob"]
     result = members.bulk_remove_membership([ann.id, bob.id], gid("moderator"), actor=admin)
     assert result == members.BulkResult(changed=2, unchanged=0)  # ann's expired row too
@@ -228,7 +228,7 @@ def test_bulk_remove_from_group(app, crowd, admin, db):
         members.bulk_remove_membership([ann.id], gid("moderator"), actor=admin)
 
 
-def test_bulk_ban_unban_and_approve(app, crowd, admin, db):
+def test_bulk_ban_unban_and_approve(app, crowd, admin, db, english):
     ann, bob, cat, dan = crowd["ann"], crowd["bob"], crowd["cat"], crowd["dan"]
     token = ann.session_token
     until = utcnow() + timedelta(days=3)

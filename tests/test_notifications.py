@@ -511,7 +511,7 @@ def test_digest_setting_in_settings(db, client, login, make_member):
 
 
 def test_digest_mails_unread_notifications_once_per_period(app, db, make_member, board):
-    alice = make_member("alice", digest="daily")
+    alice = make_member("alice", digest="daily", locale="en")
     weekly = make_member("weekly", digest="weekly")
     off = make_member("off")
     bob = make_member("bob", display_name="鲍勃")
