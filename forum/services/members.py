@@ -445,6 +445,38 @@ def _keep_an_admin(member: Member) -> None:
         raise ServiceError(_("The site needs at least one administrator."))
 
 
+def _put_in_group(
+    member: Member,
+    group: Group,
+    row: GroupMembership | None,
+    expires_at: datetime | None,
+    source: str,
+    actor: Member | None,
+) -> tuple[GroupMembership, str]:
+    """Make or update ``member``'s membership ``row`` of ``group`` (None: make one), log it
+    as ``group_add`` when an ``actor`` made the change, and say whether it was ``added`` or
+    ``changed``. Does not commit."""
+    action = "changed"
+    if row is None:
+        row = GroupMembership(member_id=member.id, group_id=group.id)
+        db.session.add(row)
+        action = "added"
+    previous = row.expires_at
+    row.expires_at = expires_at
+    row.source = source
+    if actor is not None:
+        _log(
+            actor,
+            "group_add",
+            member,
+            group_id=group.id,
+            group=group.name,
+            expires_at=expires_at,
+            **({"previous_expires_at": previous} if action == "changed" else {}),
+        )
+    return row, action
+
+
 def set_membership(
     member: Member,
     group: Group,
@@ -466,24 +498,7 @@ def set_membership(
             GroupMembership.member_id == member.id, GroupMembership.group_id == group.id
         )
     ).scalar_one_or_none()
-    action = "changed"
-    if row is None:
-        row = GroupMembership(member_id=member.id, group_id=group.id)
-        db.session.add(row)
-        action = "added"
-    previous = row.expires_at
-    row.expires_at = expires_at
-    row.source = source
-    if actor is not None:
-        _log(
-            actor,
-            "group_add",
-            member,
-            group_id=group.id,
-            group=group.name,
-            expires_at=expires_at,
-            **({"previous_expires_at": previous} if action == "changed" else {}),
-        )
+    row, action = _put_in_group(member, group, row, expires_at, source, actor)
     db.session.commit()
     clear_request_cache()
     plugins.fire(
@@ -805,22 +820,7 @@ def bulk_set_membership(
         row = rows.get(member.id)
         if row is not None and row.expires_at == expires_at and row.source == source:
             continue
-        previous = row.expires_at if row is not None else None
-        if row is None:
-            row = GroupMembership(member_id=member.id, group_id=group.id)
-            db.session.add(row)
-        row.expires_at = expires_at
-        row.source = source
-        action = "added" if previous is None and member.id not in rows else "changed"
-        _log(
-            actor,
-            "group_add",
-            member,
-            group_id=group.id,
-            group=group.name,
-            expires_at=expires_at,
-            **({"previous_expires_at": previous} if action == "changed" else {}),
-        )
+        _membership, action = _put_in_group(member, group, row, expires_at, source, actor)
         fired.append((member, action))
     db.session.commit()
     clear_request_cache()

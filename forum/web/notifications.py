@@ -3,6 +3,8 @@ boards."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -76,6 +78,17 @@ _SAVED = {
 }
 
 
+def _save_watch(save: Callable[[str | None], object], back: str):
+    """Save the posted watch level with ``save``, say so (or why not), go back."""
+    level = _level()
+    try:
+        save(level)
+        flash(_SAVED[level](), "success")
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    return redirect(safe_next(back))
+
+
 @bp.route("/t/<int:thread_id>/watch", methods=["POST"])
 @login_required
 @limiter.limit(WRITE_LIMIT, key_func=_member_key)
@@ -83,13 +96,10 @@ def watch_thread(thread_id: int):
     _check_form()
     member = viewer()
     thread = posting.get_thread(thread_id, member)
-    level = _level()
-    try:
-        watches.watch_thread(member, thread, level)
-        flash(_SAVED[level](), "success")
-    except ServiceError as exc:
-        flash(exc.message, "error")
-    return redirect(safe_next(url_for("main.thread", thread_id=thread.id)))
+    return _save_watch(
+        lambda level: watches.watch_thread(member, thread, level),
+        url_for("main.thread", thread_id=thread.id),
+    )
 
 
 @bp.route("/b/<slug>/watch", methods=["POST"])
@@ -99,10 +109,7 @@ def watch_board(slug: str):
     _check_form()
     member = viewer()
     board = posting.get_board(slug, member)
-    level = _level()
-    try:
-        watches.watch_board(member, board, level)
-        flash(_SAVED[level](), "success")
-    except ServiceError as exc:
-        flash(exc.message, "error")
-    return redirect(safe_next(url_for("main.board", slug=board.slug)))
+    return _save_watch(
+        lambda level: watches.watch_board(member, board, level),
+        url_for("main.board", slug=board.slug),
+    )
