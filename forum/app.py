@@ -133,6 +133,9 @@ def _init_extensions(app: Flask) -> None:
     from forum.services import notifications
 
     notifications.register_jobs()
+    from forum.services import payments
+
+    payments.register_jobs()
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
 
@@ -152,7 +155,10 @@ def _register_blueprints(app: Flask) -> None:
         messages,
         moderation,
         notifications,
+        payments,
+        payments_admin,
         points,
+        search,
         uploads,
     )
 
@@ -168,5 +174,8 @@ def _register_blueprints(app: Flask) -> None:
         notifications,
         messages,
         likes,
+        search,
+        payments,
+        payments_admin,
     ):
         app.register_blueprint(module.bp)

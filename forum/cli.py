@@ -117,6 +117,14 @@ def run_command(host: str, port: int) -> None:
     _serve(current_app._get_current_object(), host, port)
 
 
+#: The demo's manual transfer instructions (an owner writes their own bank or QR details).
+DEMO_MANUAL_SETTINGS = {
+    "instructions": "演示站点：请转账到 **招商银行 6225 0000 0000 0000**（户名：社群演示），"
+    "并在转账备注中写上订单号。This is a demo: no real account.",
+    "qr_image_url": "",
+}
+
+
 @cli.command("demo", with_appcontext=False)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -128,9 +136,14 @@ def demo_command(host: str, port: int, no_serve: bool, scale: float) -> None:
     from forum.demo import DEMO_ADMIN, DEMO_PASSWORD, is_seeded, seed_demo
 
     write_instance_config(default_instance_path())
-    app = create_app()
+    app = create_app({"PAYMENTS_SANDBOX": True})  # the demo pays with pretend money
     initialise(app)
     with app.app_context():
+        from forum.services import payments
+
+        payments.enable_provider("sandbox")
+        if not payments.provider_enabled("manual"):
+            payments.enable_provider("manual", DEMO_MANUAL_SETTINGS)
         if is_seeded():
             click.echo("demo community already seeded")
         else:
@@ -140,6 +153,11 @@ def demo_command(host: str, port: int, no_serve: bool, scale: float) -> None:
                 f"seeded {stats['members']} members, {stats['boards']} boards, "
                 f"{stats['threads']} threads, {stats['posts']} posts"
             )
+            # the seed writes in bulk, past the after-commit indexing: build the index once
+            from forum import search
+
+            click.echo("indexing for search …")
+            click.echo(f"indexed {search.rebuild()} posts")
     click.echo(f" * admin login: {DEMO_ADMIN} / {DEMO_PASSWORD}")
     if not no_serve:
         _serve(app, host, port)
@@ -173,6 +191,36 @@ def worker_command(workers: int | None, no_periodic: bool) -> None:
         f"{jobs.describe_storage()}  (Ctrl+C stops)"
     )
     jobs.run_consumer(app, workers=threads, periodic=not no_periodic)
+
+
+@cli.command("reindex")
+@click.option(
+    "--clear", is_flag=True, help="Empty the index first (searches find nothing meanwhile)."
+)
+def reindex_command(clear: bool) -> None:
+    """Rebuild the search index (FORUM_SEARCH_BACKEND) from the database.
+
+    Safe while the site serves: searches use the old index until the new one is complete,
+    and posts written meanwhile are taken into the new one.
+    """
+    import time
+
+    from forum import search
+
+    app = current_app._get_current_object()
+    _check_database(app)
+    try:
+        backend = search.get_backend(app)
+    except search.SearchConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if clear:
+        backend.clear()
+    expected = search.expected_count()
+    started = time.perf_counter()
+    with click.progressbar(length=expected, label=f"indexing ({backend.name})") as bar:
+        count = search.rebuild(bar.update)
+    seconds = max(time.perf_counter() - started, 1e-6)
+    click.echo(f"indexed {count} posts in {seconds:.1f} s ({count / seconds:.0f} posts/s)")
 
 
 @cli.command("create-admin")

@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_PASSWORD": None,
     "MAIL_USE_TLS": True,
     "MAIL_SENDER": "noreply@localhost",
+    "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug's generate_password_hash method
     "MAX_UPLOAD_MB": 8,
     "POSTS_PER_PAGE": 20,
     "THREADS_PER_PAGE": 30,
@@ -32,6 +33,9 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_LOGIN": "10 per minute;50 per hour",
     "RATELIMIT_REGISTER": "5 per hour",
     "RATELIMIT_POSTING": "6 per minute;120 per hour",
+    "RATELIMIT_MESSAGES": "6 per minute;60 per hour",  # new conversations, replies
+    "RATELIMIT_REPORTS": "6 per minute;60 per hour",  # reports of posts, members, messages
+    "RATELIMIT_LIKES": "60 per minute;600 per hour",
     "RATELIMIT_ENABLED": True,
     "VIEW_COUNT_FLUSH_SECONDS": 30,
     "PAGE_CACHE_ENTRIES": 2000,  # rendered guest pages kept per worker; 0 switches it off
@@ -40,6 +44,8 @@ DEFAULTS: dict[str, Any] = {
     "JOBS_WORKERS": 2,  # consumer threads (`forum worker`, and the in-process consumer)
     "JOBS_QUEUE": "shequn",  # queue name in jobs.db / Redis (sites sharing a Redis differ)
     "JOBS_TIMEZONE": None,  # time zone of periodic jobs' crontab fields; None → server's
+    "SEARCH_BACKEND": "whoosh",  # "whoosh" (index in instance/search/) or "postgres"
+    "PAYMENTS_SANDBOX": False,  # the pretend payment provider (demo, tests); off in production
     "TESTING": False,
 }
 

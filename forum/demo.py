@@ -31,16 +31,29 @@ from werkzeug.security import generate_password_hash
 from forum.demo_text import (
     BOARDS,
     CATEGORIES,
+    CONVERSATIONS,
+    FRESH_SPAM,
     MEMBERS,
     MODERATOR_INDEX,
     SEED,
+    SPAM_REPORTERS,
+    SPAMMER,
     PlannedThread,
     plan_demo,
     to_traditional,
 )
 from forum.extensions import db
 from forum.markup import mention_candidates, render
-from forum.models import Board, Category, Group, GroupMembership, Member, Post, Thread
+from forum.models import (
+    Board,
+    Category,
+    Group,
+    GroupMembership,
+    Member,
+    Post,
+    PostLike,
+    Thread,
+)
 from forum.models.base import utcnow
 from forum.services import versions
 
@@ -366,6 +379,23 @@ def _recount_members(run: Executor) -> None:
     )
 
 
+def _recount_likes(run: Executor) -> None:
+    """Post.like_count from the post's likes; Member.like_count (likes received) from the
+    likes on everything the member wrote, as forum.services.likes keeps them."""
+    p, m, pl = Post.__table__, Member.__table__, PostLike.__table__
+    per_post = select(pl.c.post_id, func.count().label("n")).group_by(pl.c.post_id).subquery("pp")
+    run.execute(update(p).values(like_count=0))
+    run.execute(update(p).where(p.c.id == per_post.c.post_id).values(like_count=per_post.c.n))
+    per_author = (
+        select(p.c.author_id, func.count().label("n"))
+        .join(pl, pl.c.post_id == p.c.id)
+        .group_by(p.c.author_id)
+        .subquery("pa")
+    )
+    run.execute(update(m).values(like_count=0))
+    run.execute(update(m).where(m.c.id == per_author.c.author_id).values(like_count=per_author.c.n))
+
+
 def recount(connection: Connection | None = None) -> None:
     """Recompute every denormalised counter from the post and thread tables.
 
@@ -389,6 +419,7 @@ def recount(connection: Connection | None = None) -> None:
     _recount_threads(run)
     _recount_boards(run)
     _recount_members(run)
+    _recount_likes(run)
     if connection is None:
         db.session.expire_all()
         versions.changed("state")  # the site state stamp covers every cached page
@@ -541,9 +572,112 @@ def _name_the_site() -> None:
         )
 
 
-def seed_demo(progress: Callable[[str], Any] = print, scale: float = 1.0) -> dict[str, int]:
+def _seed_likes(rng: random.Random, member_ids: list[int]) -> int:
+    """Likes on about a third of the published posts (one to six members each, never the
+    author), written in bulk; :func:`recount` then sets the counters. Returns how many."""
+    posts = db.session.execute(
+        select(Post.id, Post.author_id, Post.created_at)
+        .where(Post.deleted_at.is_(None))
+        .order_by(Post.id)
+    ).all()
+    rows = []
+    for post_id, author_id, created_at in posts:
+        if rng.random() > 0.35:
+            continue
+        likers = [i for i in member_ids if i != author_id]
+        for member_id in rng.sample(likers, min(len(likers), rng.choice((1, 1, 2, 2, 3, 4, 6)))):
+            rows.append({"post_id": post_id, "member_id": member_id, "created_at": created_at})
+    for batch in _batches(rows, BATCH_SIZE):
+        db.session.execute(insert(PostLike), batch)
+    return len(rows)
+
+
+def _seed_conversations() -> int:
+    """The demo's private conversations, written through the conversations service (so the
+    recipients' unread counters and notifications are real). Returns how many."""
+    from forum.services import conversations
+    from forum.services.members import username_key
+
+    by_key = {m.username_key: m for m in db.session.execute(select(Member)).scalars()}
+    count = 0
+    for sender, recipients, subject, lines in CONVERSATIONS:
+        starter = by_key[username_key(sender)]
+        others = [by_key[username_key(name)] for name in recipients]
+        conversation = conversations.start(starter, others, subject, lines[0])
+        for index, line in enumerate(lines[1:], start=1):
+            author = others[0] if index % 2 else starter
+            name, _, text = line.partition(": ") if line.startswith("@") else ("", "", line)
+            if name:
+                author = by_key[username_key(name[1:])]
+                text = line  # the mention stays in the message
+            conversations.reply(author, conversation, text)
+        count += 1
+    return count
+
+
+def _seed_reports(boards: dict[str, Board]) -> tuple[int, int]:
+    """A spammer replies in the newest threads of public boards and members report the
+    posts (:data:`~forum.demo_text.FRESH_SPAM`), through the posting and moderation
+    services. Returns how many spam posts were written and how many cases the queue holds."""
+    from forum.services import moderation, posting
+    from forum.services.members import username_key
+
+    def member(name: str) -> Member:
+        return db.session.execute(
+            select(Member).where(Member.username_key == username_key(name))
+        ).scalar_one()
+
+    public = [b.id for slug, b in boards.items() if not _demo_board(slug).members_only]
+    threads = (
+        db.session.execute(
+            select(Thread)
+            .where(Thread.board_id.in_(public), Thread.deleted_at.is_(None), ~Thread.pinned)
+            .order_by(Thread.last_post_at.desc())
+            .limit(len(FRESH_SPAM))
+        )
+        .scalars()
+        .all()
+    )
+    spammer = member(SPAMMER)
+    cases, written = set(), 0
+    for thread, text, reporters in zip(threads, FRESH_SPAM, SPAM_REPORTERS, strict=False):
+        post = posting.reply(spammer, thread, text)
+        written += 1
+        for name in reporters:
+            cases.add(moderation.report(member(name), "post", post.id, "spam").id)
+    return written, len(cases)
+
+
+def _demo_board(slug: str):
+    return next(b for b in BOARDS if b.slug == slug)
+
+
+def _seed_plugins(boards: dict[str, Board], progress: Callable[[str], Any]) -> None:
+    """Switch every installed plugin on and let each add its sample content
+    (``forum_demo_seed``). A plugin that cannot be enabled is reported, one that fails is
+    logged; the demo goes on without them."""
+    from forum import plugins
+    from forum.services import plugin_state
+    from forum.services.errors import ServiceError
+
+    for info in plugins.manager().all():
+        if info.broken or plugins.is_enabled(info.name):
+            continue
+        try:
+            plugin_state.enable(info.name)
+        except ServiceError as exc:
+            progress(f"  plugin {info.name}: not enabled ({exc})")
+    members = {m.username: m for m in db.session.execute(select(Member)).scalars()}
+    for name, line in plugins.fire("forum_demo_seed", boards=boards, members=members):
+        progress(f"  plugin {name}: {line}")
+
+
+def seed_demo(
+    progress: Callable[[str], Any] = print, scale: float = 1.0, *, with_plugins: bool = True
+) -> dict[str, int]:
     """Write the demo community and return how many ``members``, ``boards``, ``threads`` and
-    ``posts`` it has. ``scale`` shrinks or grows the threads and posts (1.0: about 500 threads,
+    ``posts`` the core wrote. ``with_plugins``: the installed plugins are switched on and
+    add their own content through ``forum_demo_seed``. ``scale`` shrinks or grows the threads and posts (1.0: about 500 threads,
     5,000 posts, a hot thread of 2,000). Commits. Call once (see :func:`is_seeded`)."""
     now = utcnow().replace(microsecond=0)
     progress(f"  boards: {len(BOARDS)} in {len(CATEGORIES)} categories")
@@ -555,15 +689,21 @@ def seed_demo(progress: Callable[[str], Any] = print, scale: float = 1.0) -> dic
     post_count = sum(len(t.posts) for t in plan)
     progress(f"  threads: {len(plan)}, posts: {post_count} (rendering Markdown)")
     bulk_insert_thread_posts(_seed_threads(plan, boards, member_ids, now), known)
+    progress(f"  likes: {_seed_likes(random.Random(SEED + 2), member_ids)}")
     progress("  counters")
     recount()
     db.session.commit()
     _name_the_site()
+    progress(f"  private conversations: {_seed_conversations()}")
+    spam, cases = _seed_reports(boards)
+    progress(f"  spam posts reported by members: {spam}, cases in the moderation queue: {cases}")
+    if with_plugins:
+        _seed_plugins(boards, progress)
     return {
         "members": len(MEMBERS),
         "boards": len(BOARDS),
         "threads": len(plan),
-        "posts": post_count,
+        "posts": post_count + spam,
     }
 
 

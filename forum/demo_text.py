@@ -506,6 +506,27 @@ LIST_REPLY = "我的经验：\n\n1. {tip}\n2. {tip2}\n3. {tip3}"
 SPAM = ["低价出各种品牌跑鞋，正品保证，加 V：run{n}{n2}88", "兼职刷单日结 300，有意私聊 {n}{n2}",
         "代报各大马拉松，包中签，联系 QQ {n}{n2}{n3}"]
 
+#: Private conversations the demo starts: (sender, recipients, subject, messages). Messages
+#: alternate between the sender and the first recipient (a third voice with "@name: text").
+CONVERSATIONS: tuple[tuple[str, tuple[str, ...], str, tuple[str, ...]], ...] = (
+    ("kiki_run", ("laozhou",), "周六 LSD 路线确认", (
+        "老周，周六的 LSD 还是奥森北园出发吗？我想带两个新人一起。",
+        "对，七点北园南门集合，新人跑 10 公里那一组就行。",
+        "好嘞，我让她们提前十分钟到，顺便带一下补给。",
+    )),
+    ("ayu_pace", ("laozhou", "跑者小林"), "十一月团购跑鞋统计", (
+        "这次团购报名的有 23 个人了，尺码表我整理好了，周五截止。",
+        "辛苦！截止后把表发我，我去跟店家确认价格。",
+        "@跑者小林: 你那双要 42.5 还是 43？",
+    )),
+)
+#: Spam the demo posts (through the posting service, as "joy_chen") in the newest public
+#: threads, and the members who report it: the moderation queue has cases to show, and
+#: two reporters on the first show how reports on one post are grouped.
+SPAMMER = "joy_chen"
+FRESH_SPAM = ("低价出各种品牌跑鞋，正品保证，加 V：run3388", "兼职刷单日结 300，有意私聊 5566")
+SPAM_REPORTERS = (("kiki_run", "陈半马"), ("lemon_tea",))
+
 HOT_TITLE = "【每日打卡】跑量打卡楼，跑完来报个到（第三季）"
 HOT_BODY = ("第三季打卡楼开张！\n\n规则很简单：\n\n1. 每天跑完来回帖，写上距离和配速\n"
             "2. 断卡没关系，回来接着打\n3. 别只发「打卡」两个字，说说今天的感受\n\n"

@@ -27,6 +27,7 @@ Hooks come in five families (``docs/plugins.md`` is the guide):
 - **render** hooks run while a page renders, for enabled plugins only; an exception is
   logged and the plugin's part of the page left out.
 - **search**: ``forum_search_document`` adds fields to a thread's search document.
+- **demo**: ``forum_demo_seed`` adds the plugin's sample content to the demo community.
 
 The docstring of each hook says when it is called, its arguments and what it returns. The
 hook reference in ``docs/plugins.md`` is generated from these docstrings (``forum plugins
@@ -214,7 +215,8 @@ def forum_template_slot(slot, context):
 
     Called while a page renders, once per slot, for enabled plugins. ``slot`` is one of
     ``head``, ``nav``, ``board_header``, ``thread_header``, ``post_author_card``,
-    ``post_footer``, ``profile_card``, ``sidebar``, ``composer_extra``; ``context`` is a dict
+    ``post_footer``, ``profile_card``, ``sidebar``, ``composer_extra``, ``gate`` (the call
+    to action on a gated board's teaser); ``context`` is a dict
     with what the page shows there (``board``, ``thread``, ``post``, ``member``, ``viewer``).
     Return HTML (a :class:`markupsafe.Markup` or a string that is *already safe*: use
     ``render_template`` or ``Markup.format``) or None. Guests' pages are cached until the
@@ -231,17 +233,56 @@ def forum_template_slot(slot, context):
 
 
 @hookspec
-def forum_trust_facts(member):
-    """Facts about a member shown on their trust card (next to posts and on the profile).
+def forum_trust_facts(members):
+    """Facts about members shown on their trust cards (next to posts and on the profile).
 
-    Called while a page renders. Return a list of :class:`forum.plugin_api.TrustFact`
-    (label, value) or None. Keep it to one indexed query, or cache it.
+    Called while a page renders, **once per page** for every member whose card it shows
+    (a thread page: the distinct authors of its posts, up to 20; a profile: one member),
+    so that a plugin loads its facts for all of them in one query instead of one each.
+
+    - ``members`` - list of member-like objects, each with ``id``, ``username``,
+      ``created_at``, ``post_count``, ``thread_count``, ``like_count`` and
+      ``warning_count``. On a thread page they are not ORM entities: use the ids (one
+      ``WHERE member_id IN (...)``), not relationships.
+
+    Return a dict of member id → list of :class:`forum.plugin_api.TrustFact` (leave out
+    members you have nothing about; ids that are not in ``members`` are ignored), or None.
+    A result that is not such a dict, or an exception, is logged with the plugin's name and
+    left out; the page renders with the other facts. Facts are shown by ``TrustFact.order``
+    (plugin order when equal): the core's (member since, posts, threads, likes received,
+    warnings) are 10 to 50, a plugin's 100 unless it says otherwise. Guests' thread pages
+    are cached until the thread changes, so there a fact may lag behind.
 
     Example::
 
         @hookimpl
-        def forum_trust_facts(member):
-            return [TrustFact(_("Accepted answers"), accepted_count(member.id))]
+        def forum_trust_facts(members):
+            counts = dict(db.session.execute(
+                select(Answer.author_id, func.count()).where(
+                    Answer.accepted, Answer.author_id.in_([m.id for m in members])
+                ).group_by(Answer.author_id)
+            ).all())
+            return {m.id: [TrustFact(_("Accepted answers"), counts[m.id], order=110)]
+                    for m in members if m.id in counts}
+    """
+
+
+@hookspec
+def forum_board_filters(board):
+    """Filters of a board's thread list, offered as tabs above it (``?filter=<name>``).
+
+    Called when a board's page renders (for enabled plugins). Return a list of
+    :class:`forum.plugin_api.BoardFilter` for ``board`` (only where they make sense: a
+    board that allows your thread kind), or None. The chosen filter's ``where()`` condition
+    narrows the listing and its page count; an unknown ``?filter=`` answers 404.
+
+    Example::
+
+        @hookimpl
+        def forum_board_filters(board):
+            if "question" in board.kinds:
+                return [BoardFilter("qa_unanswered", _l("Unanswered"),
+                                    lambda: (Thread.kind == "question") & (Thread.reply_count == 0))]
     """
 
 
@@ -279,6 +320,26 @@ def forum_before_register(username, email):
         def forum_before_register(email):
             if email.endswith("@spam.example"):
                 return _("Registrations from this domain are closed.")
+    """
+
+
+@hookspec
+def forum_before_payment(member, order):
+    """Check an order before it is created (a plugin selling something may refuse it).
+
+    Called by ``forum.services.payments.create_order`` inside its transaction, before
+    commit, for every enabled plugin (not only the order's owner: a plugin may refuse to
+    sell to banned or unconfirmed members, say). ``order`` is the new
+    :class:`forum.models.PaymentOrder`, not yet saved: ``order.plugin``, ``order.reference``,
+    ``order.amount_cents`` and ``order.currency`` say what is sold. Return None to allow
+    it, or a message to refuse it (shown to the member; nothing is saved).
+
+    Example::
+
+        @hookimpl
+        def forum_before_payment(member, order):
+            if order.plugin == "groupbuy" and campaign_closed(order.reference):
+                return _("This group-buy has closed.")
     """
 
 
@@ -374,6 +435,45 @@ def forum_member_groups_changed(member, group, action, expires_at):
     """
 
 
+@hookspec
+def forum_payment_succeeded(order):
+    """An order was paid (by any provider: a verified notification, an admin confirming a
+    transfer, the sandbox).
+
+    Called after commit, exactly once per order, for enabled plugins; deliver what was sold
+    when ``order.plugin`` is yours (``order.reference`` names it). The order is ``paid``;
+    ``order.provider`` says how. Do your own writes idempotently (an idempotency key or a
+    unique row per order): after a crash the call may be repeated by
+    ``forum.services.payments.redeliver``. Return value ignored.
+
+    Example::
+
+        @hookimpl
+        def forum_payment_succeeded(order):
+            if order.plugin == "membership":
+                grant_tier(order.member_id, int(order.reference.split(":")[1]), order)
+    """
+
+
+@hookspec
+def forum_payment_refunded(order, refund):
+    """Money of a paid order was given back, in full or in part.
+
+    Called after commit, once per refund, for enabled plugins. ``refund`` is the
+    :class:`forum.models.PaymentRefund` (``amount_cents``, ``reason``);
+    ``order.refunded_cents`` is the total refunded so far and ``order.status`` is
+    ``refunded`` or ``partially_refunded``. Take back what the money bought when the order
+    is yours. Return value ignored.
+
+    Example::
+
+        @hookimpl
+        def forum_payment_refunded(order, refund):
+            if order.plugin == "membership" and order.status == "refunded":
+                revoke_tier(order)
+    """
+
+
 # -- search -------------------------------------------------------------------------------------
 
 
@@ -381,10 +481,18 @@ def forum_member_groups_changed(member, group, action, expires_at):
 def forum_search_document(thread):
     """Extra fields for a thread's search document.
 
-    Called when the thread is indexed by the search backend (which arrives with Shequn's
-    search; until then nothing calls this hook). Return a dict of field name → value (str, int,
-    float, bool or datetime), for example a listing's price and city, or None. Name the
-    fields after your plugin (``market_price``) so they cannot clash.
+    Called when the thread's posts are indexed (after each change, through the job queue,
+    and by ``forum reindex``); every post of the thread carries the fields. Return a dict
+    of field name → value (str, int, float, bool or datetime), for example a listing's
+    price and city, or None. Name the fields after your plugin (``market_price``: lower
+    case letters, digits and ``_``, at most 40) so they cannot clash; other names and
+    types are dropped. When the data behind a field changes, call
+    ``forum.search.reindex_thread(thread.id)`` after the commit.
+
+    Filter on them with ``forum.search.make_filters(member, extra={...})`` and
+    ``forum.search.search_posts``: a value matches exactly, a ``(low, high)`` tuple is an
+    inclusive range (``None`` leaves an end open), for example
+    ``extra={"market_city": "上海", "market_price": (None, 50000)}``.
 
     Example::
 
@@ -393,6 +501,34 @@ def forum_search_document(thread):
             if thread.kind == "listing":
                 listing = get_listing(thread.id)
                 return {"market_price": listing.price_cents, "market_city": listing.city}
+    """
+
+
+# -- demo ---------------------------------------------------------------------------------------
+
+
+@hookspec
+def forum_demo_seed(boards, members):
+    """Sample content for the demo community, so ``forum demo`` shows what the plugin does.
+
+    Called once, when ``forum demo`` seeds a new community, after the core's content is
+    written, for enabled plugins (the demo switches every installed plugin on first).
+    ``boards`` maps the demo's board slugs (``yuepao``, ``races``, ``gear``, ``food``,
+    ``chat``, ``core``) to :class:`forum.models.Board`, ``members`` its usernames
+    (``laozhou`` is the admin, ``ayu_pace`` a moderator) to :class:`forum.models.Member`.
+    Write through the plugin's public services (allow your thread kind on a board with
+    ``forum.services.boards.update_board`` first) and return one line for the demo's
+    progress output, or None. An exception is printed and the demo goes on without the
+    plugin's content.
+
+    Example::
+
+        @hookimpl
+        def forum_demo_seed(boards, members):
+            camp = create_camp(members["laozhou"], title="21 天晨跑", starts_on=date.today())
+            for name in ("kiki_run", "dawei88"):
+                join(members[name], camp)
+            return "1 camp, 2 participants"
     """
 
 
@@ -408,8 +544,13 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "forum_notification_kinds",
         "forum_admin_pages",
     ),
-    "render": ("forum_nav_items", "forum_template_slot", "forum_trust_facts"),
-    "before": ("forum_before_post", "forum_before_register"),
+    "render": (
+        "forum_nav_items",
+        "forum_template_slot",
+        "forum_trust_facts",
+        "forum_board_filters",
+    ),
+    "before": ("forum_before_post", "forum_before_register", "forum_before_payment"),
     "after": (
         "forum_thread_created",
         "forum_post_created",
@@ -417,8 +558,11 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "forum_post_deleted",
         "forum_member_registered",
         "forum_member_groups_changed",
+        "forum_payment_succeeded",
+        "forum_payment_refunded",
     ),
     "search": ("forum_search_document",),
+    "demo": ("forum_demo_seed",),
 }
 
 #: The named places of the theme where ``forum_template_slot`` is called.
@@ -432,4 +576,5 @@ SLOTS: tuple[str, ...] = (
     "profile_card",
     "sidebar",
     "composer_extra",
+    "gate",
 )

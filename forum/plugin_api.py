@@ -159,6 +159,18 @@ class ThreadKind:
       (``db.session.add(...)``); runs inside the transaction, before commit.
     - ``template``: a template included above the first post (context: ``thread``,
       ``post``, ``kind_data``), ``load(thread)`` supplies ``kind_data``.
+    - ``post_order(thread, page, per_page, order)``: called for every page of such a
+      thread; the ids of the posts to show on ``page``, in their order (answers by votes,
+      say), for the order the reader chose with ``?order=`` (``""`` by default; a lower-case
+      word, anything else arrives as ``""``). Return None for the core's order by
+      post number: always for ``order="number"``, which the core's links to one post
+      (``/p/<id>``, last, unread) ask for. One indexed query; page ``p`` holds the posts
+      ranked ``(p - 1) * per_page + 1`` to ``p * per_page``, the first post first. A
+      function that raises is logged and the page shows posts by number.
+    - ``compose_url(board)``: the URL of the plugin's own page for starting a thread of this
+      kind on ``board``, for kinds whose composer the core's cannot be (a listing's
+      category fields and photos, say). The core's composer sends members there; the
+      plugin's page calls :func:`forum.services.posting.create_thread` itself.
     """
 
     name: str
@@ -169,6 +181,23 @@ class ThreadKind:
     on_create: Callable[..., None] | None = None
     template: str | None = None
     load: Callable[..., Any] | None = None
+    post_order: Callable[..., Sequence[int] | None] | None = None
+    compose_url: Callable[..., str] | None = None
+
+
+@dataclass(frozen=True)
+class BoardFilter:
+    """A filter of a board's thread list (``?filter=<name>``), offered as a tab.
+
+    ``name`` is ``"<plugin>_<filter>"`` (``"qa_unanswered"``), ``label`` the tab's text.
+    ``where()`` returns a SQLAlchemy condition on :class:`forum.models.Thread` (for example
+    ``Thread.id.in_(select(Question.thread_id).where(...))``) that the board's listing adds
+    to its query; keep it indexable, the listing pages through it and counts it.
+    """
+
+    name: str
+    label: Any
+    where: Callable[[], Any]
 
 
 @dataclass(frozen=True)
@@ -206,14 +235,27 @@ class NavItem:
     active_prefix: str = ""
 
 
+#: What a :class:`TrustFact`'s ``tone`` may be.
+TRUST_TONES = ("", "positive", "negative")
+
+
 @dataclass(frozen=True)
 class TrustFact:
-    """One fact on a member's trust card ("Trades rated 4.9 (23)")."""
+    """One fact on a member's trust card ("Trades rated 4.9 (23)").
+
+    ``label`` and ``value`` are shown as they are (translate the label, format the value:
+    ``"96%"``, ``"4.9 (23)"``); ``hint`` is a longer explanation shown on hover or tap.
+    Facts are shown by ``order``: the core's come first (10 member since, 20 posts,
+    30 threads, 40 likes received, 50 warnings), then the plugins' (100 unless they say
+    otherwise), in plugin order when equal. ``tone`` colours the fact: ``"positive"``
+    (a good record) or ``"negative"`` (warnings, scam reports); ``""`` is neutral.
+    """
 
     label: Any
     value: Any
     hint: Any = ""
     order: int = 100
+    tone: str = ""
 
 
 def plugin_settings(name: str) -> Mapping[str, Any]:
@@ -271,6 +313,7 @@ def is_enabled(name: str) -> bool:
 
 __all__ = [
     "AdminPage",
+    "BoardFilter",
     "Field",
     "KindField",
     "NavItem",

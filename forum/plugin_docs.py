@@ -44,6 +44,10 @@ SLOT_PLACES: dict[str, str] = {
     "profile_card": "In the card at the top of a member's profile page.",
     "sidebar": "Beside the list of boards on the front page.",
     "composer_extra": "Inside the composer form (new thread, reply), before the buttons.",
+    "gate": "On a board the viewer may see but not read: under a thread's teaser (title, "
+    "author, first lines) and above the board's thread titles (`thread` is None there). A "
+    "call to action (join, buy, apply); when no plugin fills it, the theme says who may read "
+    "the board.",
 }
 
 
@@ -58,6 +62,7 @@ def _api_items() -> list[tuple[str, Any]]:
         ("KindField", plugin_api.KindField),
         ("Permission", plugin_api.Permission),
         ("ThreadKind", plugin_api.ThreadKind),
+        ("BoardFilter", plugin_api.BoardFilter),
         ("NotificationKind", plugin_api.NotificationKind),
         ("AdminPage", plugin_api.AdminPage),
         ("NavItem", plugin_api.NavItem),
@@ -182,6 +187,7 @@ _CALLED_FOR = {
     "before": "enabled plugins",
     "after": "enabled plugins",
     "search": "enabled plugins",
+    "demo": "enabled plugins, once, by `forum demo`",
 }
 
 

@@ -25,6 +25,7 @@ import importlib
 import importlib.metadata
 import logging
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -37,11 +38,13 @@ from markupsafe import Markup
 from forum import __version__, hookspecs
 from forum.plugin_api import (
     AdminPage,
+    BoardFilter,
     NotificationKind,
     Permission,
     PluginMeta,
     Setting,
     ThreadKind,
+    TrustFact,
 )
 from forum.services.errors import ServiceError
 
@@ -483,20 +486,26 @@ def _collect(hook: str, impls: list[tuple[str, Any]], kwargs: dict[str, Any]) ->
     return out
 
 
-def fire(hook: str, **kwargs: Any) -> None:
-    """Call an after hook (after commit) of every enabled plugin, exception-safe.
+def fire(hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+    """Call an after hook (after commit) of every enabled plugin, exception-safe; return
+    the (plugin, result) pairs of those that returned something.
 
     A plugin that raises is logged and its half-done database work rolled back; the others
     still run.
     """
     from forum.extensions import db
 
+    results: list[tuple[str, Any]] = []
     for name, impl in _enabled_impls(hook):
         try:
-            _call(impl, kwargs)
+            result = _call(impl, kwargs)
         except Exception:
             log.exception("plugin %s: %s failed", name, hook)
             db.session.rollback()
+            continue
+        if result is not None:
+            results.append((name, result))
+    return results
 
 
 def check_before(hook: str, **kwargs: Any) -> None:
@@ -546,10 +555,100 @@ def nav_items(member: Any) -> list:
     return _flattened("forum_nav_items", member=member)
 
 
-def trust_facts(member: Any) -> list:
-    """The trust-card facts enabled plugins supply about ``member``, in display order."""
-    facts = _flattened("forum_trust_facts", member=member)
-    return sorted(facts, key=lambda f: getattr(f, "order", 100))
+def board_filters(board: Any) -> list[BoardFilter]:
+    """The thread-list filters enabled plugins offer on ``board`` (``forum_board_filters``);
+    items that are not :class:`BoardFilter` are logged and left out."""
+    found: list[BoardFilter] = []
+    for name, items in collect("forum_board_filters", board=board):
+        for item in _as_list(items):
+            if isinstance(item, BoardFilter):
+                found.append(item)
+            else:
+                log.error("plugin %s: forum_board_filters returned %r", name, item)
+    return found
+
+
+def post_order(thread: Any, page: int, per_page: int, order: str) -> list[int] | None:
+    """The post ids the enabled plugin of ``thread``'s kind shows on ``page`` in ``order``
+    (its ``ThreadKind.post_order``), or None for the core's order by number (no such
+    function, the plugin is disabled, it returned None, or it raised: logged)."""
+    found = thread_kinds().get(thread.kind) if thread.kind != "discussion" else None
+    if found is None or found[1].post_order is None:
+        return None
+    from forum.extensions import db
+
+    try:
+        # In a SAVEPOINT, as trust facts: a failed query leaves the page's transaction (and
+        # its loaded thread) usable for the order by number.
+        with db.session.begin_nested():
+            ids = found[1].post_order(thread, page, per_page, order)
+    except Exception:
+        log.exception("plugin %s: post_order of kind %s failed", found[0], thread.kind)
+        return None
+    return None if ids is None else [int(i) for i in ids]
+
+
+def reorders_posts(thread: Any) -> bool:
+    """True when an enabled plugin orders the posts of ``thread``'s kind itself."""
+    found = thread_kinds().get(thread.kind) if thread.kind != "discussion" else None
+    return found is not None and found[1].post_order is not None
+
+
+def trust_facts(members: Iterable[Any]) -> dict[int, list[TrustFact]]:
+    """member id → the trust-card facts enabled plugins supply, for all ``members`` at once.
+
+    Each plugin's ``forum_trust_facts(members)`` is called once; its dicts are merged in
+    plugin order and each member's facts sorted by ``order`` (stable, so plugin order breaks
+    ties). A plugin that raises or returns something other than a dict of lists of
+    :class:`TrustFact` is logged with its name and left out (the page goes on: each plugin's
+    call runs in a SAVEPOINT, so a failed query leaves the page's transaction usable); ids that are
+    not among ``members`` are dropped. No call at all when no enabled plugin implements it.
+    """
+    hook = "forum_trust_facts"
+    impls = _enabled_impls(hook)
+    members = list(members)
+    if not impls or not members:
+        return {}
+    wanted = {m.id for m in members}
+    merged: dict[int, list[TrustFact]] = {}
+    from forum.extensions import db
+
+    for name, impl in impls:
+        try:
+            # In a SAVEPOINT: a failed query of the plugin rolls back only its own work, so
+            # the page (whose loaded thread and posts stay as they are) can still query.
+            with db.session.begin_nested():
+                result = _call(impl, {"members": members})
+        except Exception:
+            log.exception("plugin %s: %s failed", name, hook)
+            continue
+        if result is None:
+            continue
+        try:
+            facts = _trust_result(result, wanted)
+        except TypeError as exc:
+            log.error("plugin %s: %s failed: %s", name, hook, exc)
+            continue
+        for member_id, items in facts.items():
+            merged.setdefault(member_id, []).extend(items)
+    for items in merged.values():
+        items.sort(key=lambda f: f.order)
+    return merged
+
+
+def _trust_result(result: Any, wanted: set[int]) -> dict[int, list[TrustFact]]:
+    """One plugin's ``forum_trust_facts`` result, checked (TypeError says what is wrong)."""
+    if not isinstance(result, Mapping):
+        raise TypeError(f"returned {type(result).__name__}, not a dict of member id → facts")
+    checked: dict[int, list[TrustFact]] = {}
+    for member_id, items in result.items():
+        items = _as_list(items)
+        for item in items:
+            if not isinstance(item, TrustFact):
+                raise TypeError(f"returned {item!r} for member {member_id!r}, not a TrustFact")
+        if member_id in wanted and items:
+            checked[member_id] = items
+    return checked
 
 
 def permissions() -> list[tuple[str, Permission]]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextvars
 import os
 import re
+import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 
 import pytest
 from flask.testing import FlaskClient
@@ -22,6 +23,8 @@ from forum.app import create_app
 from forum.extensions import db as _db
 
 PASSWORD = "correct-horse-9"
+#: Test apps hash passwords with this (a thousand rounds, not scrypt's 0.1–0.2 s a hash).
+FAST_PASSWORD_HASH = "pbkdf2:sha256:1000"
 
 
 def _postgres_url() -> str | None:
@@ -105,8 +108,11 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
-def make_test_app(tmp_path, database_url: str, **overrides):
-    """A forum app for tests, with tables and built-in data created."""
+def make_test_app(tmp_path, database_url: str, *, prepare=None, **overrides):
+    """A forum app for tests, with tables and built-in data created.
+
+    ``prepare`` (used by the ``app`` fixture) replaces creating them: it is called inside
+    the new app's context and brings the database to the same state a cheaper way."""
     from forum.services.setup import ensure_defaults
 
     config = {
@@ -116,7 +122,9 @@ def make_test_app(tmp_path, database_url: str, **overrides):
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
+        "PASSWORD_HASH_METHOD": FAST_PASSWORD_HASH,
         "SITE_URL": "http://localhost",
+        "PAYMENTS_SANDBOX": True,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 5}
         if database_url.startswith("postgresql")
         else {},
@@ -126,9 +134,175 @@ def make_test_app(tmp_path, database_url: str, **overrides):
     app = create_app(config)
     app.test_client_class = IsolatedClient
     with app.app_context():
+        if prepare is not None:
+            prepare()
+        else:
+            _db.create_all()
+            ensure_defaults()
+    return app
+
+
+class _SqliteTemplates:
+    """Per process, one SQLite file with the tables and built-in data for each set of
+    tables the loaded models declare; a test's database starts as a copy of it."""
+
+    def __init__(self) -> None:
+        self.files: dict[frozenset[str], str] = {}
+
+    def prepare(self) -> None:
+        import shutil
+        import sqlite3
+        import tempfile
+
+        from forum.services.setup import ensure_defaults
+
+        target = _db.engine.url.database
+        key = frozenset(_db.metadata.tables)
+        template = self.files.get(key)
+        if template is not None:
+            _db.engine.dispose()
+            for leftover in (f"{target}-wal", f"{target}-shm"):
+                with suppress(FileNotFoundError):
+                    os.remove(leftover)
+            shutil.copyfile(template, target)
+            return
         _db.create_all()
         ensure_defaults()
-    return app
+        _db.session.remove()
+        _db.engine.dispose()
+        fd, template = tempfile.mkstemp(prefix="forum-template-", suffix=".db")
+        os.close(fd)
+        source, copy = sqlite3.connect(target), sqlite3.connect(template)
+        try:
+            source.backup(copy)
+            copy.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            source.close()
+            copy.close()
+        self.files[key] = template
+
+
+_sqlite_templates = _SqliteTemplates()
+
+
+class _PooledSchema:
+    """A PostgreSQL schema of the per-process pool and what it held when it was handed out."""
+
+    def __init__(self, pool: _SchemaPool, name: str) -> None:
+        self.pool = pool
+        self.name = name
+        self.tables: frozenset[str] = frozenset()  # the model tables created in it
+        self.shape: frozenset | None = None  # its catalogue after the built-in data went in
+
+    @property
+    def url(self) -> str:
+        sep = "&" if "?" in self.pool.base else "?"
+        return (
+            f"{self.pool.base}{sep}options=-csearch_path%3D{self.name}%20-csynchronous_commit%3Doff"
+        )
+
+    def prepare(self) -> None:
+        """Inside the test app: create the tables it lacks, then the built-in data."""
+        from forum.services.setup import ensure_defaults
+
+        wanted = frozenset(_db.metadata.tables)
+        if not wanted <= self.tables:
+            _db.create_all()
+            self.tables = wanted
+        ensure_defaults()
+        _db.session.remove()
+        self.shape = self.pool.shape(self.name)
+
+
+class _SchemaPool:
+    """PostgreSQL schemas reused from test to test within one worker process.
+
+    A test gets an idle schema (or a new one) and the ``app`` fixture adds the tables it
+    lacks and the built-in data. Afterwards the schema goes back to the pool emptied: every
+    row deleted (foreign keys off for that transaction) and every sequence restarted, so ids
+    start at 1 again. A schema whose catalogue the test changed (a table, column, index or
+    sequence made or dropped: a plugin purged, a search table created) is dropped instead.
+    """
+
+    def __init__(self, base: str) -> None:
+        from forum.config import normalise_database_url
+
+        self.base = normalise_database_url(base)
+        self.engine = create_engine(self.base, poolclass=_null_pool())
+        self.idle: list[_PooledSchema] = []
+        import atexit
+
+        atexit.register(self.close)
+
+    def take(self) -> _PooledSchema:
+        if self.idle:
+            return self.idle.pop()
+        name = "t_" + uuid.uuid4().hex[:12]
+        with self.engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{name}"'))
+        return _PooledSchema(self, name)
+
+    def shape(self, name: str) -> frozenset:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT c.relname, c.relkind, count(a.attnum) FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
+                    "AND NOT a.attisdropped WHERE n.nspname = :s GROUP BY 1, 2"
+                ),
+                {"s": name},
+            ).all()
+        return frozenset(tuple(row) for row in rows)
+
+    def give_back(self, schema: _PooledSchema) -> None:
+        if schema.shape is None or self.shape(schema.name) != schema.shape:
+            self.drop(schema.name)
+            return
+        tables = sorted(name for name, kind, _ in schema.shape if kind in ("r", "p"))
+        with self.engine.begin() as conn:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            for table in tables:
+                conn.execute(text(f'DELETE FROM "{schema.name}"."{table}"'))
+            conn.execute(
+                text(
+                    "SELECT setval(c.oid, 1, false) FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE c.relkind = 'S' AND n.nspname = :s"
+                ),
+                {"s": schema.name},
+            )
+        schema.shape = None
+        self.idle.append(schema)
+
+    def drop(self, name: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+
+    def close(self) -> None:
+        for schema in self.idle:
+            with suppress(Exception):  # the server may be gone at exit
+                self.drop(schema.name)
+        self.idle.clear()
+        self.engine.dispose()
+
+
+def _null_pool():
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
+
+
+_pools: dict[str, _SchemaPool] = {}
+
+
+def _schema_pool() -> _SchemaPool:
+    base = _postgres_url()
+    if not base:
+        pytest.skip("FORUM_TEST_DATABASE_URL is not set")
+    if base not in _pools:
+        _pools[base] = _SchemaPool(base)
+    return _pools[base]
 
 
 @pytest.fixture
@@ -145,13 +319,30 @@ def database_kind(request) -> str:
 
 @pytest.fixture
 def app(tmp_path, app_config, database_kind):
-    with fresh_database(tmp_path, database_kind) as url:
-        application = make_test_app(tmp_path, url, **app_config)
-        with application.app_context():
-            yield application
-            _db.session.remove()
-        with application.app_context():
-            _db.engine.dispose()
+    """A forum app with the built-in data, on SQLite or PostgreSQL (``database_kind``).
+
+    The database is made from one prepared per worker process: a copy of a template file on
+    SQLite, a reused schema emptied after the test on PostgreSQL (see :class:`_SchemaPool`).
+    Building the schema for every test cost more than most tests."""
+    if database_kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'forum.db'}"
+        application = make_test_app(tmp_path, url, prepare=_sqlite_templates.prepare, **app_config)
+        yield from _serve(application)
+        return
+    schema = _schema_pool().take()
+    application = make_test_app(tmp_path, schema.url, prepare=schema.prepare, **app_config)
+    try:
+        yield from _serve(application)
+    finally:
+        _schema_pool().give_back(schema)
+
+
+def _serve(application) -> Iterator:
+    with application.app_context():
+        yield application
+        _db.session.remove()
+    with application.app_context():
+        _db.engine.dispose()
 
 
 @pytest.fixture
@@ -248,6 +439,44 @@ def count_queries(app):
 
 
 @pytest.fixture
+def web(app, login):
+    """``web(member=None)`` → a test client speaking English, signed in as ``member``."""
+
+    def make(member=None) -> FlaskClient:
+        client = app.test_client()
+        client.set_cookie("lang", "en")
+        if member is not None:
+            login(client, member)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def csrf_on(app):
+    """``csrf_on()`` checks CSRF tokens from then on, as production does (the test app
+    switches the check off; signing in through ``login`` happens before)."""
+
+    def switch_on() -> None:
+        app.config["WTF_CSRF_ENABLED"] = True
+
+    yield switch_on
+    app.config["WTF_CSRF_ENABLED"] = False
+
+
+def png_image(color: object = (200, 80, 20), size: tuple[int, int] = (64, 48)):
+    """A small real PNG in a BytesIO, to upload (``(png_image(), "a.png")``)."""
+    import io
+
+    from PIL import Image
+
+    data = io.BytesIO()
+    Image.new("RGB", size, color).save(data, "PNG")
+    data.seek(0)
+    return data
+
+
+@pytest.fixture
 def english(app):
     """Run the test with English messages (service errors are translated otherwise)."""
     from flask_babel import force_locale
@@ -272,3 +501,40 @@ def enable_plugin(app):
             plugin_state.enable(name)
 
     return switch
+
+
+def race(app, n: int, work: Callable[[int], object]) -> list[tuple[str, object]]:
+    """Run ``work(i)`` in ``n`` threads released together by a barrier, each in its own app
+    context (so its own database connection) and in the caller's locale (so the ``english``
+    fixture reaches the threads): for the concurrency tests, which need PostgreSQL. Returns ``(outcome, value)`` per thread: ``ok`` and the result, ``refused``
+    and the :class:`~forum.services.errors.ServiceError`. Any other exception, or a thread
+    still running after two minutes, fails the calling test."""
+    from flask_babel import force_locale, get_locale
+
+    from forum.services.errors import ServiceError
+
+    locale = str(get_locale() or app.config.get("BABEL_DEFAULT_LOCALE", "en"))
+    barrier = threading.Barrier(n)
+    results: list[tuple[str, object]] = [("error", None)] * n
+
+    def run(i: int) -> None:
+        with app.app_context(), force_locale(locale):
+            try:
+                barrier.wait(timeout=30)
+                results[i] = ("ok", work(i))
+            except ServiceError as exc:
+                results[i] = ("refused", exc)
+            except Exception as exc:  # noqa: BLE001 (reported below)
+                results[i] = ("error", exc)
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    errors = [value for outcome, value in results if outcome == "error"]
+    assert not errors, errors
+    return results

@@ -292,7 +292,8 @@ def test_defaults_matrix(admin_client, app, make_board, db):
     data = {f"p-{mid}-{p}": "1" for p in ("view", "read", "reply")}
     data[f"p-{gid}-view"] = "1"  # guests may see that the board exists, not read it
     assert admin_client.post("/admin/groups/defaults", data=data).status_code == 302
-    assert guest.get("/b/open").status_code == 403
+    gated = guest.get("/b/open")  # the board's titles and a call to sign in, no posts
+    assert gated.status_code == 200 and "Only signed-in members" in gated.get_data(as_text=True)
     defaults = groups.effective_grants(None)
     assert defaults[gid] == {"view"}
     assert defaults[mid] == {"view", "read", "reply"}
@@ -478,6 +479,14 @@ VALID_SETTINGS = {
     "registration_mode": "approval",
     "default_timezone": "Asia/Taipei",
     "default_locale": "zh_Hant",
+    "messages_max_recipients": 4,
+    "messages_new_member_posts": 5,
+    "messages_new_member_days": 2,
+    "messages_new_member_per_day": 1,
+    "new_member_hold_posts": 2,
+    "new_member_posts_threshold": 10,
+    "new_member_max_links": 0,
+    "new_member_max_images": 1,
 }
 
 
@@ -488,6 +497,15 @@ def test_settings_are_saved(admin_client):
     assert response.status_code == 302
     assert site.settings() == {**VALID_SETTINGS, "require_email_confirmation": False}
     assert "跑步社" in admin_client.get("/").get_data(as_text=True)
+
+
+def test_an_emptied_number_setting_is_refused_not_zeroed(admin_client):
+    before = dict(site.settings())
+    response = admin_client.post(
+        "/admin/settings", data={**VALID_SETTINGS, "new_member_hold_posts": ""}
+    )
+    assert response.status_code == 200 and 'class="error"' in response.get_data(as_text=True)
+    assert site.settings() == before
 
 
 def test_settings_reject_an_invalid_registration_mode(admin_client):

@@ -291,7 +291,7 @@ def test_dashboard_query_count_does_not_grow(
     small = measure()
     _grow(make_member, board, "b", 50, 50, db)
     assert measure() == small
-    assert small <= 10, small
+    assert small <= 11, small  # 10 for the dashboard, 1 for the header's queue count
 
 
 def test_dates_in_a_zone_west_of_utc(app):

@@ -499,4 +499,4 @@ def test_member_list_query_count_does_not_grow(admin_client, make_member, count_
     small = [measure(u) for u in urls]
     grow("b", 50)
     assert [measure(u) for u in urls] == small
-    assert max(small) <= 6, small
+    assert max(small) <= 7, small  # 6 for the page, 1 for the header's queue count

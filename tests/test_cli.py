@@ -215,6 +215,15 @@ def test_demo_seeds_once(site):
         return db.session.query(Thread).count(), db.session.query(Post).count()
 
     seeded = in_app(site, totals)
+    indexed = int(re.search(r"indexed (\d+) posts", first.stdout).group(1))
+    assert 0 < indexed <= seeded[1]
+
+    def found(db):
+        from forum import search
+
+        return search.expected_count()
+
+    assert indexed == in_app(site, found)  # every visible post is searchable at once
     second = site.forum("demo", "--no-serve", "--scale", "0.02")
     assert "already seeded" in second.stdout and "seeded 50" not in second.stdout
     assert in_app(site, totals) == seeded

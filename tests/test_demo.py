@@ -19,7 +19,7 @@ from forum.demo import (
     recount,
     seed_demo,
 )
-from forum.demo_text import BOARDS, HOT_TITLE, MEMBERS, demo_size, plan_demo
+from forum.demo_text import BOARDS, FRESH_SPAM, HOT_TITLE, MEMBERS, demo_size, plan_demo
 from forum.models import Board, Category, Member, Post, Thread
 from forum.models.base import utcnow
 from forum.services import members as member_service
@@ -116,7 +116,7 @@ def expected_counters(db) -> dict:
 def seeded(app, db):
     """A demo community at a tenth of full size (50 threads, 500 posts, hot thread of 200)."""
     messages: list[str] = []
-    stats = seed_demo(progress=messages.append, scale=0.1)
+    stats = seed_demo(progress=messages.append, scale=0.1, with_plugins=False)
     return stats, messages
 
 
@@ -155,10 +155,16 @@ def test_demo_usernames_are_valid(app):
 def test_seed_demo_writes_the_community(app, db, seeded):
     stats, messages = seeded
     size = demo_size(0.1)
-    assert stats == {"members": 50, "boards": 6, "threads": size.threads, "posts": size.posts}
+    spam = len(FRESH_SPAM)  # posted (and reported) after the plan's posts
+    assert stats == {
+        "members": 50,
+        "boards": 6,
+        "threads": size.threads,
+        "posts": size.posts + spam,
+    }
     assert messages and is_seeded()
     assert db.session.query(Thread).count() == size.threads
-    assert db.session.query(Post).count() == size.posts
+    assert db.session.query(Post).count() == size.posts + spam
     assert db.session.query(Member).count() == 50
     assert db.session.query(Category).count() == 3
     assert {b.slug for b in db.session.execute(select(Board)).scalars()} == {b.slug for b in BOARDS}
@@ -297,11 +303,62 @@ def test_bulk_insert_primitives(app, db, make_member, make_board):
 
 def test_full_scale_demo(app, db):
     """Scale 1.0: 500 threads, 5,000 posts, the hot thread has exactly 2,000 posts."""
-    stats = seed_demo(progress=lambda _: None)
-    assert stats == {"members": 50, "boards": 6, "threads": 500, "posts": 5000}
+    stats = seed_demo(progress=lambda _: None, with_plugins=False)
+    assert stats == {"members": 50, "boards": 6, "threads": 500, "posts": 5000 + len(FRESH_SPAM)}
     hot = db.session.execute(select(Thread).where(Thread.title == HOT_TITLE)).scalar_one()
     assert db.session.query(Post).filter(Post.thread_id == hot.id).count() == 2000
     assert hot.last_number == 2000 and hot.reply_count == 1999
     per_board = Counter(t.board_id for t in db.session.execute(select(Thread)).scalars())
     assert len(per_board) == 6
     assert counters(db) == expected_counters(db)
+
+
+def test_demo_switches_the_plugins_on_and_each_adds_its_content(app, db, caplog):
+    from forum import plugins
+
+    messages: list[str] = []
+    seed_demo(progress=messages.append, scale=0.02)
+    installed = [info for info in plugins.manager().all() if not info.broken]
+    assert installed and all(plugins.is_enabled(info.name) for info in installed)
+    seeding = {name for name, _impl in plugins.manager().impls("forum_demo_seed", frozenset(
+        info.name for info in installed))}  # fmt: skip
+    assert {"qa", "checkin"} <= seeding
+    for name in seeding:
+        assert any(m.startswith(f"  plugin {name}: ") for m in messages), (name, messages)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_demo_has_private_conversations_and_reported_spam(app, db, seeded):
+    from forum.demo_text import CONVERSATIONS
+    from forum.models import Conversation, ReportCase
+
+    admin = db.session.execute(select(Member).where(Member.username == DEMO_ADMIN)).scalar_one()
+    assert db.session.query(Conversation).count() == len(CONVERSATIONS)
+    # kiki's last line and the group's two later messages wait for the admin
+    assert admin.unread_messages == 2
+    cases = db.session.execute(select(ReportCase)).scalars().all()
+    assert cases and all(c.status == "open" and c.target_type == "post" for c in cases)
+    assert max(c.report_count for c in cases) == 2  # two reporters, one grouped case
+    spam = [db.session.get(Post, c.target_id).source for c in cases]
+    assert len(cases) == 2 and all("正品保证" in s or "刷单日结" in s for s in spam)
+
+
+def test_demo_likes_are_counted_and_never_on_ones_own_post(app, db, seeded):
+    from forum.models import PostLike
+
+    likes = db.session.execute(
+        select(PostLike.post_id, PostLike.member_id, Post.author_id).join(
+            Post, Post.id == PostLike.post_id
+        )
+    ).all()
+    assert len(likes) > 50 and all(member != author for _, member, author in likes)
+    per_post, per_author = Counter(p for p, _, _ in likes), Counter(a for _, _, a in likes)
+    posts = db.session.execute(select(Post.id, Post.like_count)).all()
+    assert {i: n for i, n in posts if n} == dict(per_post)
+    authors = db.session.execute(select(Member.id, Member.like_count)).all()
+    assert {i: n for i, n in authors if n} == dict(per_author)
+    # recount() keeps them: break them, recount, compare
+    db.session.execute(update(Post).values(like_count=7))
+    db.session.execute(update(Member).values(like_count=7))
+    recount()
+    assert dict(db.session.execute(select(Post.id, Post.like_count)).all()) == dict(posts)

@@ -82,7 +82,7 @@ def test_slots_and_nav_render_only_while_the_plugin_is_enabled(
 
     off = pages()
     assert "sample" not in off["thread"].lower()
-    assert "Sample fact" not in off["profile"] and "trust-facts" not in off["profile"]
+    assert "Sample fact" not in off["profile"] and "trust-card" in off["profile"]  # core facts
     for html in off.values():  # an empty slot adds no markup
         assert 'class="sitenav"' not in html and "post-author-card" not in html
         assert "with-sidebar" not in html

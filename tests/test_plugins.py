@@ -326,10 +326,10 @@ def test_a_second_plugin_with_a_taken_name_is_refused(tmp_path, monkeypatch):
 def test_a_raising_render_hook_is_logged_and_skipped(app, make_member, enable_plugin, caplog):
     enable_plugin("sample")
     member = make_member("facts")
-    assert [f.label for f in plugins.trust_facts(member)] == ["Sample fact"]
+    assert [f.label for f in plugins.trust_facts([member])[member.id]] == ["Sample fact"]
     sample.SAMPLE_RAISE["on"] = True
     with caplog.at_level(logging.ERROR, logger="forum.plugins"):
-        assert plugins.trust_facts(member) == []
+        assert plugins.trust_facts([member]) == {}
         with app.test_request_context("/"):
             assert plugins.render_slot("post_footer", post=None, thread=None) == ""
     assert "plugin sample: forum_trust_facts failed" in caplog.text

@@ -6,9 +6,6 @@ context, session and connection); they are skipped on SQLite, which runs one wri
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import pytest
 from sqlalchemy import func, select
 
@@ -16,6 +13,7 @@ from forum.models import PointBalance, PointEntry, PointEscrow
 from forum.services import points
 from forum.services.errors import ServiceError
 from forum.services.points import AlreadySettled, IdempotencyConflict, InsufficientBalance
+from forum.testing import race
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -269,6 +267,59 @@ def test_escrow_release_and_refund_settle_once(db, alice, bob):
     assert points.verify() == []
 
 
+def test_release_split_pays_several_once(db, alice, bob, make_member):
+    carol = make_member("carol")
+    points.award(alice, 100, "welcome", "s:seed")
+    held = points.escrow(alice, 10, "checkin_deposit", "s:1", reference="checkin:camp:1")
+    paid = points.release_split(held, [(bob, 4), (carol.id, 3), (alice, 3)], "s:1:split")
+    assert [(e.member_id, e.delta, e.counterparty_id, e.escrow_id) for e in paid] == [
+        (bob.id, 4, alice.id, held.id),
+        (carol.id, 3, alice.id, held.id),
+        (alice.id, 3, alice.id, held.id),
+    ]
+    assert [e.idempotency_key for e in paid] == ["s:1:split#0", "s:1:split#1", "s:1:split#2"]
+    assert paid[0].reference == "checkin:camp:1"
+    held = points.get_escrow(held.id)
+    assert (held.status, held.recipient_id) == ("released", bob.id)
+    # A replay returns the same entries and moves nothing; other shares are a conflict.
+    again = points.release_split(held, [(bob, 4), (carol, 3), (alice, 3)], "s:1:split")
+    assert [e.id for e in again] == [e.id for e in paid]
+    with pytest.raises(IdempotencyConflict):
+        points.release_split(held, [(bob, 5), (carol, 5)], "s:1:split")
+    with pytest.raises(IdempotencyConflict):
+        points.release_split(held, [(bob, 4), (carol, 6)], "s:1:split")
+    with pytest.raises(AlreadySettled):
+        points.release_split(held, [(bob, 10)], "s:1:other")
+    with pytest.raises(AlreadySettled):
+        points.refund(held, "s:1:refund")
+    db.session.expire_all()
+    assert (points.balance(alice), points.balance(bob), points.balance(carol)) == (93, 4, 3)
+    assert points.verify() == []
+
+
+@pytest.mark.parametrize(
+    "shares",
+    [
+        [],
+        [("bob", 5)],
+        [("bob", 6), ("alice", 5)],
+        [("bob", 0), ("alice", 10)],
+        [("bob", 5), ("bob", 5)],
+        [("bob", 5.0), ("alice", 5)],
+        [("bob", True), ("alice", 9)],
+    ],
+)
+def test_release_split_refuses_shares_that_do_not_add_up(db, alice, bob, shares):
+    points.award(alice, 100, "welcome", "s:seed")
+    held = points.escrow(alice, 10, "checkin_deposit", "s:2")
+    members = {"alice": alice, "bob": bob}
+    with pytest.raises(ValueError):
+        points.release_split(held, [(members[m], a) for m, a in shares], "s:2:split")
+    db.session.rollback()
+    assert points.get_escrow(held.id).status == "held"
+    assert points.balance(bob) == 0 and _count(db, PointEntry) == 2
+
+
 def test_commit_false_joins_the_callers_transaction(db, alice):
     points.award(alice, 10, "welcome", "c:1", commit=False)
     points.escrow(alice, 4, "bounty", "c:2", commit=False)
@@ -387,38 +438,6 @@ def postgres_only(database_kind):
         pytest.skip("concurrency is tested against PostgreSQL (FORUM_TEST_DATABASE_URL)")
 
 
-def _race(app, n: int, work: Callable[[int], object]) -> list[tuple[str, object]]:
-    """Run ``work(i)`` in ``n`` threads started together, each in its own app context;
-    ``(outcome, value)`` per thread: ``ok`` and the result, ``refused`` and the
-    ServiceError, or ``error`` and the exception."""
-    from forum.extensions import db
-
-    barrier = threading.Barrier(n)
-    results: list[tuple[str, object]] = [("error", None)] * n
-
-    def run(i: int) -> None:
-        with app.app_context():
-            try:
-                barrier.wait(timeout=30)
-                results[i] = ("ok", work(i))
-            except ServiceError as exc:
-                results[i] = ("refused", exc)
-            except Exception as exc:  # noqa: BLE001 (reported by the test)
-                results[i] = ("error", exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads)
-    errors = [value for outcome, value in results if outcome == "error"]
-    assert not errors, errors
-    return results
-
-
 @pytest.mark.usefixtures("postgres_only")
 def test_concurrent_charges_never_overspend(app, db, alice):
     points.award(alice, 100, "welcome", "race:seed")
@@ -429,7 +448,7 @@ def test_concurrent_charges_never_overspend(app, db, alice):
     def work(i: int) -> int:
         return points.charge(member_id, 10, "shop", f"race:charge:{i}").balance_after
 
-    results = _race(app, THREADS, work)
+    results = race(app, THREADS, work)
     ok = [value for outcome, value in results if outcome == "ok"]
     refused = [value for outcome, value in results if outcome == "refused"]
     assert len(ok) == 10 and len(refused) == THREADS - 10
@@ -453,14 +472,14 @@ def test_concurrent_replays_of_one_key_apply_once(app, db, alice, bob):
     def charge(i: int) -> int:
         return points.charge(alice_id, 10, "shop", "race:one-key").id
 
-    results = _race(app, 20, charge)
+    results = race(app, 20, charge)
     assert all(outcome == "ok" for outcome, _ in results)
     assert len({value for _, value in results}) == 1  # everyone got the one entry
 
     def award(i: int) -> int:  # bob has no balance row yet: its creation races too
         return points.award(bob_id, 7, "welcome", "race:one-award").id
 
-    results = _race(app, 20, award)
+    results = race(app, 20, award)
     assert len({value for _, value in results}) == 1
 
     db.session.expire_all()
@@ -474,7 +493,7 @@ def test_concurrent_credits_create_one_balance_row(app, db, alice):
     member_id = alice.id
     db.session.commit()
     db.session.close()
-    _race(app, 20, lambda i: points.award(member_id, 1, "welcome", f"race:credit:{i}").id)
+    race(app, 20, lambda i: points.award(member_id, 1, "welcome", f"race:credit:{i}").id)
     db.session.expire_all()
     assert points.balance(member_id) == 20 and points.verify() == []
 
@@ -491,7 +510,7 @@ def test_concurrent_opposite_transfers_do_not_deadlock(app, db, alice, bob):
         sender, recipient = (ids[0], ids[1]) if i % 2 else (ids[1], ids[0])
         return points.transfer(sender, recipient, 10, "transfer", f"race:t:{i}")[0].id
 
-    results = _race(app, 30, work)
+    results = race(app, 30, work)
     assert all(outcome == "ok" for outcome, _ in results)
     db.session.expire_all()
     assert points.balance(ids[0]) == 1000 and points.balance(ids[1]) == 1000
@@ -499,6 +518,34 @@ def test_concurrent_opposite_transfers_do_not_deadlock(app, db, alice, bob):
 
 
 @pytest.mark.usefixtures("postgres_only")
+@pytest.mark.usefixtures("postgres_only")
+def test_release_split_races_release_one_wins(app, db, alice, bob, make_member):
+    carol_id = make_member("carol").id
+    points.award(alice, 100, "welcome", "race:seed")
+    held = points.escrow(alice, 60, "checkin_deposit", "race:escrow")
+    escrow_id, alice_id, bob_id = held.id, alice.id, bob.id
+    db.session.commit()
+    db.session.close()
+
+    def work(i: int) -> str:
+        target = points.get_escrow(escrow_id)
+        if i % 2:
+            points.release_split(target, [(bob_id, 30), (carol_id, 30)], f"race:split:{i}")
+            return "split"
+        points.release(target, bob_id, f"race:release:{i}")
+        return "released"
+
+    results = race(app, 20, work)
+    won = [value for outcome, value in results if outcome == "ok"]
+    lost = [value for outcome, value in results if outcome == "refused"]
+    assert len(won) == 1 and len(lost) == 19
+    assert all(isinstance(exc, AlreadySettled) for exc in lost)
+    db.session.expire_all()
+    expected = (30, 30) if won[0] == "split" else (60, 0)
+    assert (points.balance(bob_id), points.balance(carol_id)) == expected
+    assert points.balance(alice_id) == 40 and points.verify() == []
+
+
 def test_release_and_refund_race_one_wins(app, db, alice, bob):
     points.award(alice, 100, "welcome", "race:seed")
     held = points.escrow(alice, 60, "qa_bounty", "race:escrow")
@@ -514,7 +561,7 @@ def test_release_and_refund_race_one_wins(app, db, alice, bob):
         points.refund(target, f"race:refund:{i}")
         return "refunded"
 
-    results = _race(app, 20, work)
+    results = race(app, 20, work)
     won = [value for outcome, value in results if outcome == "ok"]
     lost = [value for outcome, value in results if outcome == "refused"]
     assert len(won) == 1 and len(lost) == 19

@@ -233,3 +233,23 @@ def test_settings_change_password_keeps_session(client, login, make_member):
         },
     )
     assert r.status_code == 200 and 'class="error"' in r.get_data(as_text=True)
+
+
+def test_several_images_are_stored_all_or_none(app, db, make_member):
+    from forum.services import uploads
+    from forum.services.errors import ServiceError
+
+    ada = make_member("ada")
+
+    def png(colour: str) -> io.BytesIO:
+        out = io.BytesIO()
+        Image.new("RGB", (40, 30), colour).save(out, "PNG")
+        out.seek(0)
+        return out
+
+    with pytest.raises(ServiceError):
+        uploads.save_images(ada, [png("red"), io.BytesIO(b"GIF89a not really"), png("blue")])
+    assert db.session.query(Upload).count() == 0
+    stored = uploads.save_images(ada, [png("red"), png("blue")])
+    assert [(u.width, u.height) for u in stored] == [(40, 30), (40, 30)]
+    assert db.session.query(Upload).count() == 2

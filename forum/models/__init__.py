@@ -6,6 +6,13 @@ from forum.models.groups import BoardPermission, Group, GroupMembership
 from forum.models.members import Member
 from forum.models.moderation import ModerationLog, Report, ReportCase, WordFilter
 from forum.models.notifications import Notification, Watch
+from forum.models.payments import (
+    ManualSubmission,
+    PaymentEvent,
+    PaymentOrder,
+    PaymentProviderConfig,
+    PaymentRefund,
+)
 from forum.models.plugins import PluginSetting, PluginState
 from forum.models.points import PointBalance, PointEntry, PointEscrow
 from forum.models.posts import Post, PostLike, PostRevision, Thread, ThreadRead
@@ -36,7 +43,12 @@ __all__ = [
     "MemberBlock",
     "Message",
     "ModerationLog",
+    "ManualSubmission",
     "Notification",
+    "PaymentEvent",
+    "PaymentOrder",
+    "PaymentProviderConfig",
+    "PaymentRefund",
     "PluginSetting",
     "PluginState",
     "PointBalance",

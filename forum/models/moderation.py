@@ -18,7 +18,7 @@ from forum.models.base import utcnow
 CASE_TARGETS = ("post", "member", "message")
 CASE_KINDS = ("report", "held")
 CASE_STATUSES = ("open", "resolved")
-REPORT_REASONS = ("spam", "abuse", "off_topic", "illegal", "other")
+REPORT_REASONS = ("spam", "abuse", "off_topic", "illegal", "scam", "other")
 WORD_FILTER_ACTIONS = ("replace", "hold", "block")
 
 
@@ -70,7 +70,7 @@ class Report(db.Model):
     __table_args__ = (
         UniqueConstraint("case_id", "reporter_id", name="uq_report_case_reporter"),
         CheckConstraint(
-            "reason IN ('spam', 'abuse', 'off_topic', 'illegal', 'other')", name="reason"
+            "reason IN ('spam', 'abuse', 'off_topic', 'illegal', 'scam', 'other')", name="reason"
         ),
     )
 

@@ -20,8 +20,8 @@ from forum import plugins
 from forum.extensions import db
 from forum.models import Member, Post, Thread
 from forum.models.base import utcnow
-from forum.models.moderation import ModerationLog, ReportCase
-from forum.services import plugin_state
+from forum.models.moderation import ModerationLog
+from forum.services import moderation, plugin_state
 
 #: How many days the posts-per-day chart covers (today included).
 CHART_DAYS = 30
@@ -187,9 +187,7 @@ def posts_per_day(
 
 def queue_size() -> int:
     """Open cases in the moderation queue (reports and held posts, every board). One query."""
-    return db.session.execute(
-        select(func.count(ReportCase.id)).where(ReportCase.status == "open")
-    ).scalar_one()
+    return moderation.open_cases()
 
 
 def plugin_health() -> list[PluginHealth]:

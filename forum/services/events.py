@@ -21,16 +21,24 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from forum import plugins
+from forum import hookspecs, plugins
 
 log = logging.getLogger("forum.events")
 
 #: event → the core's subscribers, ``"module:function"``, called with the event's arguments.
 CORE_SUBSCRIBERS: dict[str, tuple[str, ...]] = {
-    "thread_created": (),
-    "post_created": ("forum.services.notifications:on_post_created",),
-    "post_edited": (),
-    "post_deleted": (),
+    "thread_created": ("forum.search.indexing:on_thread_created",),
+    "post_created": (
+        "forum.services.notifications:on_post_created",
+        "forum.search.indexing:on_post_created",
+    ),
+    "post_edited": ("forum.search.indexing:on_post_edited",),
+    "post_deleted": ("forum.search.indexing:on_post_deleted",),
+    # core-only events (no plugin hook yet): what search must follow
+    "thread_moved": ("forum.search.indexing:on_thread_changed",),
+    "thread_restored": ("forum.search.indexing:on_thread_changed",),
+    "post_hidden": ("forum.search.indexing:on_post_changed",),
+    "post_restored": ("forum.search.indexing:on_post_changed",),
 }
 
 
@@ -51,4 +59,5 @@ def emit(event: str, **kwargs: Any) -> None:
         except Exception:
             log.exception("%s: %s failed", event, target)
             db.session.rollback()
-    plugins.fire(f"forum_{event}", **kwargs)
+    if hasattr(hookspecs, f"forum_{event}"):  # core-only events have no plugin hook
+        plugins.fire(f"forum_{event}", **kwargs)

@@ -23,8 +23,7 @@ from forum.extensions import db
 from forum.models import Group, GroupMembership, Member
 from forum.models.base import utcnow
 from forum.models.groups import MEMBERSHIP_SOURCES
-from forum.models.moderation import ModerationLog
-from forum.services import site
+from forum.services import moderation, site
 from forum.services.errors import NotFound, ServiceError
 from forum.services.mail import send_mail
 from forum.services.site import bump_version, clear_request_cache
@@ -76,7 +75,21 @@ RESERVED_USERNAMES = frozenset(
 )
 LOCALES = ("zh_Hans", "zh_Hant", "en")
 PASSWORD_MIN = 8
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _hash_password(password: str) -> str:
+    """The stored form of ``password``, by the ``PASSWORD_HASH_METHOD`` setting (scrypt;
+    the test suite sets a cheap one: hashing was most of the time its fixtures took)."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def _dummy_hash() -> str:
+    """A hash made like members' are, to check a password against when the name is unknown."""
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("not-a-real-password", method=method)
+    return _DUMMY_HASHES[method]
 
 
 def username_key(username: str) -> str:
@@ -146,7 +159,7 @@ def _new_member(username: str, email: str, password: str) -> Member:
         username_key=username_key(username),
         email=email,
         email_key=email.casefold(),
-        password_hash=generate_password_hash(password),
+        password_hash=_hash_password(password),
         status="active",
         email_confirmed_at=None,
         session_token=secrets.token_hex(8),
@@ -212,7 +225,7 @@ def authenticate(login: str, password: str) -> Member:
     """
     member = get_by_login(login)
     if member is None:
-        check_password_hash(_DUMMY_HASH, password)  # same time whether or not the name exists
+        check_password_hash(_dummy_hash(), password)  # same time whether or not the name exists
         raise ServiceError(_("Wrong username or password."))
     if not check_password_hash(member.password_hash, password):
         raise ServiceError(_("Wrong username or password."))
@@ -334,7 +347,7 @@ def reset_password(token: str, new_password: str) -> Member:
     if member is None or member.password_hash[-16:] != data.get("h"):
         raise ServiceError(_("This link has been used already or is not valid."))
     validate_password(new_password, member.username)
-    member.password_hash = generate_password_hash(new_password)
+    member.password_hash = _hash_password(new_password)
     member.session_token = secrets.token_hex(8)
     if member.email_confirmed_at is None:
         member.email_confirmed_at = utcnow()  # they proved they read the mailbox
@@ -350,7 +363,7 @@ def change_password(member: Member, current: str, new: str) -> None:
     if not check_password_hash(member.password_hash, current):
         raise ServiceError(_("The current password is wrong."), "current_password")
     validate_password(new, member.username)
-    member.password_hash = generate_password_hash(new)
+    member.password_hash = _hash_password(new)
     member.session_token = secrets.token_hex(8)
     db.session.commit()
 
@@ -770,18 +783,8 @@ def _keep_an_admin_after(selected: list[Member], losing: Callable[[set[int]], se
 
 def _log(actor: Member | None, action: str, member: Member, reason: str = "", **details) -> None:
     """Append a moderation log row about ``member`` (in the caller's transaction)."""
-    db.session.add(
-        ModerationLog(
-            actor_id=actor.id if actor is not None else None,
-            action=action,
-            target_type="member",
-            target_id=member.id,
-            subject_id=member.id,
-            reason=reason[:1000],
-            details={
-                k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in details.items()
-            },
-        )
+    moderation.log_action(
+        actor, action, "member", member.id, subject_id=member.id, reason=reason, **details
     )
 
 

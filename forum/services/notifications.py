@@ -36,6 +36,7 @@ from forum.models.base import utcnow
 from forum.models.notifications import DIGEST_FREQUENCIES
 from forum.services import permissions, site, watches
 from forum.services.errors import NotFound, ServiceError
+from forum.services.paging import page_count
 
 log = logging.getLogger("forum.notifications")
 
@@ -458,7 +459,7 @@ def list_page(member: Member, page: int = 1) -> tuple[list[NotificationView], in
     total = db.session.execute(
         select(func.count()).select_from(Notification).where(Notification.member_id == member.id)
     ).scalar_one()
-    pages = max(1, -(-total // PER_PAGE))
+    pages = page_count(total, PER_PAGE)
     views = _views(
         select(Notification)
         .where(Notification.member_id == member.id)

@@ -6,8 +6,8 @@ idempotency key. Each member's balance per currency is cached in a
 :class:`~forum.models.PointBalance` row, changed in the same transaction as the entry that
 moves it. The ledger is the truth: :func:`recount` sums it, :func:`verify` checks every cached
 balance against it. A :class:`~forum.models.PointEscrow` holds points taken from a payer
-(:func:`escrow`) until they are paid to a recipient (:func:`release`) or returned
-(:func:`refund`), exactly once.
+(:func:`escrow`) until they are paid to a recipient (:func:`release`), shared among several
+(:func:`release_split`) or returned (:func:`refund`), exactly once.
 
 **Arguments.** Members are :class:`~forum.models.Member` objects or member ids.
 
@@ -54,7 +54,6 @@ IMMEDIATE``), so concurrent writers wait their turn (busy timeout) instead of fa
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from typing import NamedTuple, TypeVar
@@ -62,8 +61,6 @@ from typing import NamedTuple, TypeVar
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -72,6 +69,8 @@ from forum.extensions import db
 from forum.models import Member, PointBalance, PointEntry, PointEscrow
 from forum.models.base import utcnow
 from forum.services.errors import NotFound, ServiceError
+from forum.services.paging import page_count
+from forum.services.writes import begin_write, upsert_insert
 
 __all__ = [
     "DEFAULT_CURRENCY",
@@ -95,6 +94,7 @@ __all__ = [
     "register_currency",
     "register_reason",
     "release",
+    "release_split",
     "transfer",
     "verify",
 ]
@@ -115,6 +115,7 @@ _CURRENCY_LABELS: dict[str, object] = {"points": _l("points")}
 _REASON_LABELS: dict[str, object] = {
     "transfer": _l("Transfer"),
     "refund": _l("Refund"),
+    "welcome": _l("Welcome points"),
 }
 
 T = TypeVar("T")
@@ -241,27 +242,12 @@ class _LostRace(Exception):
     """Inside a savepoint: the escrow was no longer held when we tried to settle it."""
 
 
-def _begin_write() -> None:
-    """Open the database transaction for real before the first SAVEPOINT.
-
-    pysqlite does not send BEGIN until a data-changing statement, so a SAVEPOINT would start
-    the transaction itself and its RELEASE would commit it, caller's work and all (which
-    breaks ``commit=False``). BEGIN IMMEDIATE also takes SQLite's write lock up front, so
-    concurrent writers wait for each other instead of failing to upgrade a read lock.
-    """
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite":
-        raw = connection.connection.dbapi_connection
-        if not raw.in_transaction:
-            raw.execute("BEGIN IMMEDIATE")
-
-
 def _once(lookup: Callable[[], T | None], work: Callable[[], T], commit: bool) -> T:
     """Run ``work`` once per key: ``lookup`` returns the earlier result of the same key (or
     raises :class:`IdempotencyConflict`), else ``work`` runs in a savepoint."""
     result = lookup()
     if result is None:
-        _begin_write()
+        begin_write()
         try:
             with db.session.begin_nested():
                 result = work()
@@ -301,9 +287,7 @@ def _balance_table():
 def _add(member_id: int, currency: str, amount: int) -> int:
     """Credit ``amount`` (creating the balance row when missing); the new balance."""
     table = _balance_table()
-    dialect = db.session.connection().dialect.name
-    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-    stmt = insert(table).values(member_id=member_id, currency=currency, balance=amount)
+    stmt = upsert_insert()(table).values(member_id=member_id, currency=currency, balance=amount)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.member_id, table.c.currency],
         set_={"balance": table.c.balance + stmt.excluded.balance},
@@ -421,7 +405,7 @@ def history(
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).scalars()
-    return list(entries), max(1, math.ceil(total / per_page))
+    return list(entries), page_count(total, per_page)
 
 
 def recount(member: Member | int, currency: str = DEFAULT_CURRENCY) -> int:
@@ -749,6 +733,114 @@ def release(
         _reference(held.reference if reference is None else reference),
         commit,
     )
+
+
+def release_split(
+    held: PointEscrow,
+    shares: list[tuple[Member | int, int]],
+    key: str,
+    *,
+    reason: str | None = None,
+    reference: str | None = None,
+    commit: bool = True,
+) -> list[PointEntry]:
+    """Pay a held escrow to several recipients, exactly once; their entries, in order.
+
+    ``shares`` is a list of ``(recipient, amount)``, every amount positive, a recipient at
+    most once, adding up to exactly ``held.amount`` (a forfeited camp deposit shared among
+    those who completed it); anything else is a :class:`ValueError` (a bug of the caller).
+    Share ``i`` is stored under ``key + "#" + str(i)``. The escrow is marked released in
+    the same savepoint (``recipient_id``: the first share's member), so one of
+    :func:`release`, :func:`refund` and this wins: :class:`AlreadySettled` when it was
+    already settled under another key. Calling again with ``key`` and the same shares
+    returns the original entries; other shares under the same key are an
+    :class:`IdempotencyConflict`. ``reason`` and ``reference`` default to the escrow's.
+    Commits unless ``commit=False``.
+    """
+    if not isinstance(held, PointEscrow):
+        raise ValueError("an escrow is needed")
+    key = _key(key)
+    if len(key) > 140:
+        raise ValueError(f"a split key has at most 140 characters: {key!r}")
+    reason = _reason(held.reason if reason is None else reason)
+    reference = _reference(held.reference if reference is None else reference)
+    parts = [(_member_id(member), amount) for member, amount in shares]
+    if not parts:
+        raise ValueError("at least one share is needed")
+    for _member, amount in parts:
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise ValueError(f"every share must be a positive int: {amount!r}")
+    if len({m for m, _amount in parts}) != len(parts):
+        raise ValueError("a recipient may have one share only")
+    if sum(amount for _member, amount in parts) != held.amount:
+        raise ValueError(f"the shares must add up to the escrow's {held.amount}")
+    escrow_id, payer_id, currency = held.id, held.payer_id, held.currency
+    keys = [f"{key}#{i}" for i in range(len(parts))]
+
+    def lookup() -> list[PointEntry] | None:
+        first = _replayed_entry(
+            keys[0],
+            member_id=parts[0][0],
+            currency=currency,
+            delta=parts[0][1],
+            counterparty_id=payer_id,
+            escrow_id=escrow_id,
+        )
+        if first is None:
+            return None
+        entries = [first]
+        for (member_id, amount), share_key in zip(parts[1:], keys[1:], strict=True):
+            entry = _replayed_entry(
+                share_key,
+                member_id=member_id,
+                currency=currency,
+                delta=amount,
+                counterparty_id=payer_id,
+                escrow_id=escrow_id,
+            )
+            if entry is None:  # fewer shares than the first time
+                raise _conflict()
+            entries.append(entry)
+        if _entry_by_key(f"{key}#{len(parts)}") is not None:  # more shares the first time
+            raise _conflict()
+        return entries
+
+    def work() -> list[PointEntry]:
+        now = utcnow()
+        table = PointEscrow.__table__
+        won = db.session.execute(
+            update(table)
+            .where(table.c.id == escrow_id, table.c.status == "held")
+            .values(status="released", recipient_id=parts[0][0], settled_at=now)
+        ).rowcount
+        if won != 1:
+            current = db.session.execute(
+                select(PointEscrow.status).where(PointEscrow.id == escrow_id)
+            ).scalar_one()
+            raise _LostRace(_settled(current))
+        entries = []
+        # Credit in member-id order (the order every writer locks balance rows in).
+        after = {m: _add(m, currency, amount) for m, amount in sorted(parts)}
+        for (member_id, amount), share_key in zip(parts, keys, strict=True):
+            entries.append(
+                _entry(
+                    member_id,
+                    currency,
+                    amount,
+                    after[member_id],
+                    reason,
+                    reference,
+                    share_key,
+                    counterparty_id=payer_id,
+                    escrow_id=escrow_id,
+                )
+            )
+        set_committed_value(held, "status", "released")
+        set_committed_value(held, "settled_at", now)
+        set_committed_value(held, "recipient_id", parts[0][0])
+        return entries
+
+    return _once(lookup, work, commit)
 
 
 def refund(

@@ -21,7 +21,7 @@ from forum.extensions import db
 from forum.markup import mention_candidates, render
 from forum.models import Board, Member, Post, PostRevision, Thread, ThreadRead
 from forum.models.base import utcnow
-from forum.services import events, permissions, versions
+from forum.services import events, moderation, permissions, safeguards, versions
 from forum.services.errors import NotFound, PermissionDenied, ServiceError
 from forum.services.reading import PostView
 
@@ -93,7 +93,15 @@ def get_thread(thread_id: int, member: Member | None) -> Thread:
     permissions.require(member, "read", board.id)
     if thread.deleted_at is not None and not permissions.is_moderator(member, board.id):
         raise NotFound("thread")
+    if thread.held and not _author_or_moderator(member, thread.author_id, board.id):
+        raise NotFound("thread")  # waiting for approval: its author and moderators only
     return thread
+
+
+def _author_or_moderator(member: Member | None, author_id: int, board_id: int) -> bool:
+    if member is None or not getattr(member, "is_authenticated", False):
+        return False
+    return member.id == author_id or permissions.is_moderator(member, board_id)
 
 
 def get_post(post_id: int, member: Member | None) -> Post:
@@ -101,14 +109,26 @@ def get_post(post_id: int, member: Member | None) -> Post:
     post = db.session.get(Post, post_id)
     if post is None:
         raise NotFound("post")
-    set_committed_value(post, "thread", get_thread(post.thread_id, member))
+    thread = get_thread(post.thread_id, member)
+    if post.state == "held" and not _author_or_moderator(member, post.author_id, thread.board_id):
+        raise NotFound("post")
+    set_committed_value(post, "thread", thread)
     return post
 
 
 def _add_post(
-    thread: Thread, number: int, author: Member, body: str, now, *, new_thread: bool
+    thread: Thread,
+    number: int,
+    author: Member,
+    body: str,
+    now,
+    *,
+    new_thread: bool,
+    held: bool = False,
 ) -> Post:
-    """Insert post ``number`` and count it on the board (as its latest) and the author."""
+    """Insert post ``number`` and count it on the board (as its latest) and the author.
+
+    A ``held`` post (waiting for approval) is counted nowhere until :func:`publish_held`."""
     post = Post(
         thread_id=thread.id,
         number=number,
@@ -116,9 +136,17 @@ def _add_post(
         source=body,
         html=_render(body),
         created_at=now,
+        state="held" if held else "published",
     )
     db.session.add(post)
     db.session.flush()
+    if not held:
+        _count_new_post(thread, post, author, now, new_thread=new_thread)
+    return post
+
+
+def _count_new_post(thread: Thread, post: Post, author: Member, now, *, new_thread: bool) -> None:
+    """Count a published post on its board (as the board's latest) and on its author."""
     db.session.execute(
         update(Board)
         .where(Board.id == thread.board_id)
@@ -140,7 +168,6 @@ def _add_post(
             thread_count=Member.thread_count + (1 if new_thread else 0),
         )
     )
-    return post
 
 
 def allowed_kinds(board: Board) -> list[str]:
@@ -196,6 +223,8 @@ def create_thread(
         checked = spec.validate(values, member=author, board=board)
         if checked is not None:
             values = dict(checked)
+    screened = safeguards.screen(author, board.id, body, title)
+    body, title = screened.body, screened.title
     plugins.check_before(
         "forum_before_post", member=author, board=board, thread=None, body=body, kind=kind
     )
@@ -209,16 +238,21 @@ def create_thread(
         last_post_at=now,
         last_number=1,
         last_poster_name=author.name,
+        held=screened.held,
     )
     db.session.add(thread)
     db.session.flush()
-    post = _add_post(thread, 1, author, body, now, new_thread=True)
+    post = _add_post(thread, 1, author, body, now, new_thread=True, held=screened.held)
     thread.first_post_id = post.id
     thread.last_post_id = post.id
     if spec is not None and spec.on_create is not None:
         spec.on_create(thread, post, values)
+    if screened.held:
+        moderation.open_held_case(post, board.id, screened.hold_reasons)
     _bump(None, board.id)
     db.session.commit()
+    if screened.held:  # published (and announced) when a moderator approves it
+        return thread
     events.emit("thread_created", thread=thread, post=post, member=author)
     events.emit("post_created", post=post, thread=thread, member=author)
     return thread
@@ -232,7 +266,11 @@ def reply(author: Member, thread: Thread, body: str) -> Post:
         raise NotFound("thread")
     if thread.is_locked and not moderator:
         raise PermissionDenied(_("This thread is locked."))
+    if thread.held:
+        raise ServiceError(_("This thread is waiting for approval; replies can follow then."))
     body = validate_body(body)
+    screened = safeguards.screen(author, thread.board_id, body)
+    body = screened.body
     if plugins.has_impls("forum_before_post"):
         plugins.check_before(
             "forum_before_post",
@@ -243,24 +281,71 @@ def reply(author: Member, thread: Thread, body: str) -> Post:
             kind=thread.kind,
         )
     now = utcnow()
+    # A held reply takes its number now but counts nowhere until it is approved.
+    counted = (
+        {}
+        if screened.held
+        else {
+            "reply_count": Thread.reply_count + 1,
+            "last_post_at": now,
+            "last_poster_name": author.name,
+        }
+    )
     number = db.session.execute(
         update(Thread)
         .where(Thread.id == thread.id)
-        .values(
-            last_number=Thread.last_number + 1,
-            reply_count=Thread.reply_count + 1,
-            last_post_at=now,
-            last_poster_name=author.name,
-        )
+        .values(last_number=Thread.last_number + 1, **counted)
         .returning(Thread.last_number)
     ).scalar_one()
-    post = _add_post(thread, number, author, body, now, new_thread=False)
-    db.session.execute(update(Thread).where(Thread.id == thread.id).values(last_post_id=post.id))
+    post = _add_post(thread, number, author, body, now, new_thread=False, held=screened.held)
+    if screened.held:
+        moderation.open_held_case(post, thread.board_id, screened.hold_reasons)
+    else:
+        db.session.execute(
+            update(Thread).where(Thread.id == thread.id).values(last_post_id=post.id)
+        )
     _bump(thread.id, thread.board_id)
     db.session.commit()
     db.session.refresh(thread)
-    events.emit("post_created", post=post, thread=thread, member=author)
+    if not screened.held:
+        events.emit("post_created", post=post, thread=thread, member=author)
     return post
+
+
+def publish_held(post: Post, thread: Thread) -> list[tuple[str, dict[str, Any]]]:
+    """Publish an approved held post: count it (board, thread, author; a held first post
+    publishes its thread), make it the thread's and board's latest. In the caller's
+    transaction (does not commit). Returns the events to emit after the commit
+    (``thread_created`` for a first post, then ``post_created``)."""
+    if post.state != "held":
+        return []
+    author = db.session.get(Member, post.author_id)
+    now = utcnow()
+    post.state = "published"
+    new_thread = post.number == 1
+    if new_thread:
+        thread.held = False
+        thread.last_post_at = now
+    else:
+        db.session.execute(
+            update(Thread).where(Thread.id == thread.id).values(reply_count=Thread.reply_count + 1)
+        )
+    db.session.flush()
+    _count_new_post(thread, post, author, now, new_thread=new_thread)
+    db.session.flush()
+    db.session.refresh(thread)
+    if not new_thread:
+        _refresh_last_post(thread)
+        if post.id == thread.last_post_id:
+            thread.last_post_at = now  # approval brings the thread up, as a new reply would
+    db.session.flush()
+    _refresh_board_last(thread.board_id)
+    _bump(thread.id, thread.board_id)
+    result: list[tuple[str, dict[str, Any]]] = []
+    if new_thread:
+        result.append(("thread_created", {"thread": thread, "post": post, "member": author}))
+    result.append(("post_created", {"post": post, "thread": thread, "member": author}))
+    return result
 
 
 def can_edit(member: Member | None, post: Post | PostView, thread: Thread) -> bool:
@@ -285,6 +370,15 @@ def edit_post(editor: Member, post: Post, body: str, title: str | None = None) -
         raise PermissionDenied(_("You may not edit this post."))
     body = validate_body(body)
     new_title = validate_title(title) if (title is not None and post.number == 1) else None
+    screened = safeguards.screen(
+        editor,
+        thread.board_id,
+        body,
+        new_title,
+        new_post=False,
+        previous=f"{post.source}\n{thread.title if post.number == 1 else ''}",
+    )
+    body, new_title = screened.body, screened.title
     if body == post.source and (new_title is None or new_title == thread.title):
         return post
     count = db.session.execute(
@@ -338,7 +432,7 @@ def _refresh_last_post(thread: Thread) -> None:
     last = db.session.execute(
         select(Post.id, Post.created_at, Member.display_name, Member.username)
         .join(Member, Post.author_id == Member.id)
-        .where(Post.thread_id == thread.id, Post.deleted_at.is_(None))
+        .where(Post.thread_id == thread.id, Post.deleted_at.is_(None), Post.state != "held")
         .order_by(Post.number.desc())
         .limit(1)
     ).first()
@@ -351,7 +445,7 @@ def _refresh_last_post(thread: Thread) -> None:
 def _refresh_board_last(board_id: int) -> None:
     last = db.session.execute(
         select(Thread)
-        .where(Thread.board_id == board_id, Thread.deleted_at.is_(None))
+        .where(Thread.board_id == board_id, Thread.deleted_at.is_(None), Thread.held.is_(False))
         .order_by(Thread.last_post_at.desc())
         .limit(1)
     ).scalar_one_or_none()
@@ -365,21 +459,39 @@ def _refresh_board_last(board_id: int) -> None:
     db.session.execute(update(Board).where(Board.id == board_id).values(**values))
 
 
-def delete_post(member: Member, post: Post) -> None:
+def delete_post(member: Member, post: Post, *, log: bool = True) -> None:
     """Soft-delete a post (its number stays). Deleting the first post deletes the thread.
 
-    Authors may delete their own replies; moderators anything. Commits.
+    Authors may delete their own replies; moderators anything (logged in the moderation log
+    unless ``log`` is False: the queue logs its own action). Open moderation cases of the
+    post are resolved. Commits.
     """
     thread = db.session.get(Thread, post.thread_id)
     moderator = permissions.is_moderator(member, thread.board_id)
     if not moderator and (post.author_id != member.id or post.number == 1 or thread.is_locked):
         raise PermissionDenied(_("You may not delete this post."))
     if post.number == 1:
-        return delete_thread(member, thread)
+        return delete_thread(member, thread, log=log)
     if post.deleted_at is not None:
         return
     post.deleted_at = utcnow()
     post.deleted_by_id = member.id
+    moderation.close_post_cases(member, [post.id], "deleted")
+    if log and moderator and post.author_id != member.id:
+        moderation.log_action(
+            member,
+            "delete_post",
+            "post",
+            post.id,
+            board_id=thread.board_id,
+            subject_id=post.author_id,
+            thread_id=thread.id,
+            number=post.number,
+        )
+    if post.state == "held":  # never counted: nothing to take away
+        _bump(thread.id, thread.board_id)
+        db.session.commit()
+        return
     _count_reply(thread, post, -1)
     events.emit("post_deleted", post=post, thread=thread, member=member)
 
@@ -417,7 +529,23 @@ def restore_post(member: Member, post: Post) -> None:
         return
     post.deleted_at = None
     post.deleted_by_id = None
+    moderation.log_action(
+        member,
+        "restore_post",
+        "post",
+        post.id,
+        board_id=thread.board_id,
+        subject_id=post.author_id,
+        thread_id=thread.id,
+        number=post.number,
+    )
+    if post.state == "held":  # back in the queue, still uncounted
+        moderation.open_held_case(post, thread.board_id)
+        _bump(thread.id, thread.board_id)
+        db.session.commit()
+        return
     _count_reply(thread, post, 1)
+    events.emit("post_restored", post=post, thread=thread, member=member)
 
 
 def _live_post_count(thread: Thread) -> int:
@@ -428,7 +556,7 @@ def _shift_author_post_counts(thread: Thread, sign: int) -> None:
     """Add (``sign`` 1) or take away (-1) the thread's live posts from their authors' counts."""
     rows = db.session.execute(
         select(Post.author_id, func.count())
-        .where(Post.thread_id == thread.id, Post.deleted_at.is_(None))
+        .where(Post.thread_id == thread.id, Post.deleted_at.is_(None), Post.state != "held")
         .group_by(Post.author_id)
     ).all()
     for author_id, n in rows:
@@ -439,13 +567,30 @@ def _shift_author_post_counts(thread: Thread, sign: int) -> None:
         )
 
 
-def delete_thread(member: Member, thread: Thread) -> None:
-    """Soft-delete a whole thread (moderators). Counters leave the board. Commits."""
+def delete_thread(member: Member, thread: Thread, *, log: bool = True) -> None:
+    """Soft-delete a whole thread (moderators). Counters leave the board. Logged in the
+    moderation log (unless ``log`` is False); open cases of its first post resolved. Commits."""
     if not permissions.is_moderator(member, thread.board_id):
         raise PermissionDenied(_("You may not delete this thread."))
     if thread.deleted_at is not None:
         return
     thread.deleted_at = utcnow()
+    if thread.first_post_id is not None:
+        moderation.close_post_cases(member, [thread.first_post_id], "deleted")
+    if log:
+        moderation.log_action(
+            member,
+            "delete_thread",
+            "thread",
+            thread.id,
+            board_id=thread.board_id,
+            subject_id=thread.author_id,
+            title=thread.title,
+        )
+    if thread.held:  # never counted: nothing to take away
+        _bump(thread.id, thread.board_id)
+        db.session.commit()
+        return
     db.session.execute(
         update(Board)
         .where(Board.id == thread.board_id)
@@ -464,7 +609,7 @@ def delete_thread(member: Member, thread: Thread) -> None:
     _refresh_board_last(thread.board_id)
     _bump(thread.id, thread.board_id)
     db.session.commit()
-    if thread.first_post_id is not None and plugins.has_impls("forum_post_deleted"):
+    if thread.first_post_id is not None:  # plugins, and search (the thread leaves it)
         first = db.session.get(Post, thread.first_post_id)
         events.emit("post_deleted", post=first, thread=thread, member=member)
 
@@ -476,6 +621,22 @@ def restore_thread(member: Member, thread: Thread) -> None:
     if thread.deleted_at is None:
         return
     thread.deleted_at = None
+    moderation.log_action(
+        member,
+        "restore_thread",
+        "thread",
+        thread.id,
+        board_id=thread.board_id,
+        subject_id=thread.author_id,
+        title=thread.title,
+    )
+    if thread.held:  # back in the queue, still uncounted
+        first = db.session.get(Post, thread.first_post_id) if thread.first_post_id else None
+        if first is not None:
+            moderation.open_held_case(first, thread.board_id)
+        _bump(thread.id, thread.board_id)
+        db.session.commit()
+        return
     db.session.execute(
         update(Board)
         .where(Board.id == thread.board_id)
@@ -494,12 +655,28 @@ def restore_thread(member: Member, thread: Thread) -> None:
     _refresh_board_last(thread.board_id)
     _bump(thread.id, thread.board_id)
     db.session.commit()
+    events.emit("thread_restored", thread=thread, member=member)
+
+
+def _log_thread(member: Member, action: str, thread: Thread, **details: Any) -> None:
+    moderation.log_action(
+        member,
+        action,
+        "thread",
+        thread.id,
+        board_id=thread.board_id,
+        subject_id=thread.author_id,
+        title=thread.title,
+        **details,
+    )
 
 
 def set_locked(member: Member, thread: Thread, locked: bool) -> None:
     """Lock or unlock a thread (moderators). Commits."""
     if not permissions.is_moderator(member, thread.board_id):
         raise PermissionDenied(_("Only moderators may lock threads."))
+    if thread.is_locked != locked:
+        _log_thread(member, "lock" if locked else "unlock", thread)
     thread.status = "locked" if locked else "open"
     _bump(thread.id, thread.board_id)
     db.session.commit()
@@ -509,6 +686,8 @@ def set_pinned(member: Member, thread: Thread, pinned: bool) -> None:
     """Pin a thread to the top of its board, or unpin it (moderators). Commits."""
     if not permissions.is_moderator(member, thread.board_id):
         raise PermissionDenied(_("Only moderators may pin threads."))
+    if thread.pinned != pinned:
+        _log_thread(member, "pin" if pinned else "unpin", thread)
     thread.pinned = pinned
     _bump(thread.id, thread.board_id)
     db.session.commit()
@@ -524,8 +703,10 @@ def move_thread(member: Member, thread: Thread, target: Board) -> None:
     if target.id == thread.board_id:
         return
     source_id = thread.board_id
-    live = thread.deleted_at is None
+    live = thread.deleted_at is None and not thread.held
+    _log_thread(member, "move", thread, from_board=source_id, to_board=target.id)
     thread.board_id = target.id
+    moderation.follow_thread_move(thread.id, target.id)
     if live:
         n = _live_post_count(thread)
         db.session.execute(
@@ -543,6 +724,7 @@ def move_thread(member: Member, thread: Thread, target: Board) -> None:
     _refresh_board_last(target.id)
     _bump(thread.id, source_id, target.id)
     db.session.commit()
+    events.emit("thread_moved", thread=thread, from_board_id=source_id, member=member)
 
 
 def mark_read(member: Member, thread: Thread, number: int) -> None:

@@ -3,17 +3,19 @@ whatever the number of boards, threads, posts or members (tests assert the count
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
+from forum import plugins
 from forum.extensions import db
 from forum.models import Board, Category, Member, Post, Thread, ThreadRead
 from forum.services import permissions
+from forum.services.paging import page_count
 
 
 @dataclass
@@ -48,7 +50,7 @@ def per_page_posts() -> int:
 
 def thread_pages(thread: Thread) -> int:
     """How many pages the thread has (pages are ranges of post numbers)."""
-    return max(1, math.ceil(thread.last_number / per_page_posts()))
+    return page_count(thread.last_number, per_page_posts())
 
 
 def page_of_number(number: int) -> int:
@@ -117,17 +119,32 @@ _POST_COLUMNS = (
 )
 
 
-def thread_posts(thread: Thread, page: int) -> list[PostView]:
-    """The posts numbered on ``page`` with their authors: one indexed range query."""
+#: The order by post number (``?order=number``), which links to one post use.
+NUMBER_ORDER = "number"
+
+
+def number_order_args(thread: Thread) -> dict[str, str]:
+    """Query arguments for a link to a post by its number: ``{"order": "number"}`` when a
+    plugin orders this thread's posts itself, else nothing."""
+    return {"order": NUMBER_ORDER} if plugins.reorders_posts(thread) else {}
+
+
+def thread_posts(thread: Thread, page: int, order: str = "") -> list[PostView]:
+    """The posts on ``page`` with their authors: one indexed range query by number, or the
+    ids the thread kind's plugin picks for ``order`` (``ThreadKind.post_order``), in its
+    order."""
     size = per_page_posts()
     first = (page - 1) * size + 1
-    rows = db.session.execute(
-        select(*_POST_COLUMNS)
-        .join(Member, Post.author_id == Member.id)
-        .where(Post.thread_id == thread.id, Post.number.between(first, first + size - 1))
-        .order_by(Post.number)
-    )
-    return [
+    ids = plugins.post_order(thread, page, size, order)
+    query = select(*_POST_COLUMNS).join(Member, Post.author_id == Member.id)
+    if ids is None:
+        query = query.where(
+            Post.thread_id == thread.id, Post.number.between(first, first + size - 1)
+        ).order_by(Post.number)
+    else:
+        query = query.where(Post.thread_id == thread.id, Post.id.in_(ids[:size] or [0]))
+    rows = db.session.execute(query)
+    posts = [
         PostView(
             post_id, thread_id, number, author_id, html, created_at, edits, deleted_at,
             state, likes,
@@ -138,6 +155,10 @@ def thread_posts(thread: Thread, page: int) -> list[PostView]:
             state, likes, username, display_name, avatar, *trust,
         ) in rows
     ]  # fmt: skip
+    if ids is not None:
+        rank = {post_id: i for i, post_id in enumerate(ids)}
+        posts.sort(key=lambda p: rank[p.id])
+    return posts
 
 
 @dataclass(slots=True)
@@ -156,6 +177,7 @@ class ThreadView:
     last_poster_name: str
     kind: str
     author: AuthorView
+    held: bool = False  # the first post waits for approval (listed for moderators only)
 
     @property
     def is_locked(self) -> bool:
@@ -178,20 +200,29 @@ _THREAD_COLUMNS = (
     Member.username,
     Member.display_name,
     Member.avatar,
+    Thread.held,
 )
 
 
-def board_threads(board: Board, page: int, moderator: bool = False) -> tuple[list[ThreadView], int]:
+def board_threads(
+    board: Board, page: int, moderator: bool = False, where: Any = None
+) -> tuple[list[ThreadView], int]:
     """One page of a board's threads (pinned first, then latest activity) and the page count.
 
     The page's thread ids are picked from the listing index alone, then only those threads
     are joined to their authors: a deep page (OFFSET 20,000) stays a few milliseconds.
+    ``where`` (a plugin's :class:`~forum.plugin_api.BoardFilter` condition) narrows the
+    list; the pages are then counted with one more query.
     """
     size = int(current_app.config["THREADS_PER_PAGE"])
     order = (Thread.pinned.desc(), Thread.last_post_at.desc())
     ids = select(Thread.id).where(Thread.board_id == board.id)
     if not moderator:
-        ids = ids.where(Thread.deleted_at.is_(None))
+        ids = ids.where(Thread.deleted_at.is_(None), Thread.held.is_(False))
+    total = board.thread_count
+    if where is not None:
+        ids = ids.where(where)
+        total = db.session.execute(select(func.count()).select_from(ids.subquery())).scalar_one()
     ids = ids.order_by(*order).limit(size).offset((page - 1) * size)
     rows = db.session.execute(
         select(*_THREAD_COLUMNS)
@@ -200,9 +231,10 @@ def board_threads(board: Board, page: int, moderator: bool = False) -> tuple[lis
         .order_by(*order)
     )
     threads = [
-        ThreadView(*row[:11], AuthorView(row[11], row[12], row[13] or "", row[14])) for row in rows
+        ThreadView(*row[:11], AuthorView(row[11], row[12], row[13] or "", row[14]), row[15])
+        for row in rows
     ]
-    return threads, max(1, math.ceil(board.thread_count / size))
+    return threads, page_count(total, size)
 
 
 def read_marks(member: Member | None, thread_ids: list[int]) -> dict[int, int]:
@@ -231,6 +263,7 @@ def recent_threads(author: Member, viewer: Member | None, limit: int = 10) -> li
             .where(
                 Thread.author_id == author.id,
                 Thread.deleted_at.is_(None),
+                Thread.held.is_(False),
                 Thread.board_id.in_(visible),
             )
             .order_by(Thread.created_at.desc())

@@ -31,6 +31,16 @@ SETTING_DEFAULTS: dict[str, Any] = {
     "require_email_confirmation": True,
     "default_timezone": "Asia/Shanghai",
     "default_locale": "zh_Hans",
+    # Private conversations (forum.services.conversations)
+    "messages_max_recipients": 9,  # a conversation has at most this many others (group of 10)
+    "messages_new_member_posts": 3,  # "new member": fewer published posts than this …
+    "messages_new_member_days": 1,  # … or registered fewer days ago than this
+    "messages_new_member_per_day": 3,  # conversations a new member may start per 24 hours
+    # New-member safeguards (forum.services.safeguards)
+    "new_member_hold_posts": 0,  # a member's first N posts wait for approval (0: off)
+    "new_member_posts_threshold": 3,  # link/image limits while fewer published posts than this
+    "new_member_max_links": 3,
+    "new_member_max_images": 3,
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -92,6 +93,16 @@ def save_image(member: Member, stream: BinaryIO) -> Upload:
     image = _decode(stream)
     image.thumbnail((MAX_SIDE, MAX_SIDE))
     return _store(member, image)
+
+
+def save_images(member: Member, streams: Sequence[BinaryIO]) -> list[Upload]:
+    """Like :func:`save_image` for several images, all or none: every stream is checked
+    before any is stored, so one file that is not an image (ServiceError) stores nothing.
+    Commits; returns the uploads in the streams' order."""
+    images = [_decode(stream) for stream in streams]
+    for image in images:
+        image.thumbnail((MAX_SIDE, MAX_SIDE))
+    return [_store(member, image) for image in images]
 
 
 def save_avatar(member: Member, stream: BinaryIO) -> Upload:

@@ -109,14 +109,17 @@ def stamps(*slots: int) -> tuple[int, ...]:
     return current_app.extensions["forum_stamps"].get_many(slots)
 
 
-def changed(kind: str, ident: int | None = None) -> None:
+def changed(kind: str, ident: int | None = None, *, listings: bool = True) -> None:
     """Note that the pages of ``kind``/``ident`` change with this transaction.
 
-    The stamp (and the all-content stamp) is renewed when the transaction commits.
+    The stamp is renewed when the transaction commits, and the all-content stamp (the
+    index and board listings) too unless ``listings`` is False: a change the listings do
+    not show, such as a like, then keeps their cached pages.
     """
     pending = db.session.info.setdefault("forum_stamps", set())
     pending.add(slot(kind, ident))
-    pending.add(_FIXED["content"])
+    if listings:
+        pending.add(_FIXED["content"])
 
 
 @event.listens_for(Session, "after_commit")

@@ -19,7 +19,7 @@ from forum import plugins
 from forum.extensions import db
 from forum.models import Board, Category, Member
 from forum.models.base import utcnow
-from forum.services import boards, groups, members, permissions, plugin_state, site
+from forum.services import boards, groups, members, permissions, plugin_state, safeguards, site
 from forum.services.errors import ServiceError
 from forum.web.admin_forms import (
     BanForm,
@@ -424,7 +424,10 @@ def group_edit(group_id: int):
     form = RenameGroupForm(obj=group if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
+            rate = safeguards.validate_rate(form.post_rate.data or "")
             groups.rename_group(group, form.name.data, form.description.data or "")
+            if rate != group.post_rate:
+                safeguards.set_post_rate(group, rate)
         except ServiceError as exc:
             form_error(form, exc)
         else:

@@ -8,7 +8,6 @@ Same guard as the rest of the admin area (admins only). The numbers come from
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -20,6 +19,7 @@ from werkzeug.routing import BuildError
 
 from forum.services import dashboard, groups, members, site
 from forum.services.errors import ServiceError
+from forum.services.paging import page_count
 from forum.web import admin
 from forum.web.admin_forms import (
     MemberBulkForm,
@@ -50,6 +50,11 @@ LOG_SENTENCES = {
     "suspend": _l("%(actor)s suspended %(subject)s"),
     "hide": _l("%(actor)s hid a post by %(subject)s"),
     "delete": _l("%(actor)s deleted a post by %(subject)s"),
+    "dismiss": _l("%(actor)s dismissed a report about %(subject)s"),
+    "hold": _l("%(actor)s held a post by %(subject)s for approval"),
+    "unhide": _l("%(actor)s showed a post by %(subject)s again"),
+    "delete_post": _l("%(actor)s deleted a post by %(subject)s"),
+    "delete_thread": _l("%(actor)s deleted a thread by %(subject)s"),
 }
 
 
@@ -173,7 +178,7 @@ def member_list():
                 return redirect(url_for("admin_dashboard.member_list", **_list_args()))
     page = page_arg()
     found, total = members.list_members(filters.filters(), page, PER_PAGE)
-    pages = max(1, math.ceil(total / PER_PAGE))
+    pages = page_count(total, PER_PAGE)
     if page > pages:
         abort(404)
     if request.method == "GET" and request.args.get("all") == "1":

@@ -28,7 +28,14 @@ from wtforms import (
     widgets,
 )
 from wtforms.fields.core import Field as FormField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from forum.models.base import utcnow
 from forum.plugin_api import Setting
@@ -178,6 +185,15 @@ class GroupForm(FlaskForm):
 class RenameGroupForm(FlaskForm):
     name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=60)])
     description = StringField(_l("Description"), validators=[Optional(), Length(max=500)])
+    post_rate = StringField(
+        _l("Posting rate"),
+        validators=[Optional(), Length(max=40)],
+        description=_l(
+            "For example “10 per hour” or “5/minute;100/day”. Empty: the site default. "
+            "A member gets the most generous rate of their groups."
+        ),
+        render_kw={"autocomplete": "off"},
+    )
 
 
 class MemberSearchForm(FlaskForm):
@@ -309,6 +325,51 @@ class SettingsForm(FlaskForm):
     default_locale = SelectField(
         _l("Default language"), choices=LOCALE_CHOICES, validate_choice=True
     )
+    messages_max_recipients = IntegerField(
+        _l("Recipients per private conversation"),
+        validators=[InputRequired(), NumberRange(min=1, max=50)],
+        description=_l("9 allows groups of up to 10 members."),
+        render_kw={"inputmode": "numeric"},
+    )
+    messages_new_member_posts = IntegerField(
+        _l("New members: fewer published posts than"),
+        validators=[InputRequired(), NumberRange(min=0, max=10_000)],
+        render_kw={"inputmode": "numeric"},
+    )
+    messages_new_member_days = IntegerField(
+        _l("New members: registered fewer days ago than"),
+        validators=[InputRequired(), NumberRange(min=0, max=365)],
+        render_kw={"inputmode": "numeric"},
+    )
+    messages_new_member_per_day = IntegerField(
+        _l("Conversations a new member may start per day"),
+        validators=[InputRequired(), NumberRange(min=0, max=1000)],
+        description=_l("Administrators and moderators are never limited."),
+        render_kw={"inputmode": "numeric"},
+    )
+    new_member_hold_posts = IntegerField(
+        _l("Hold a new member's first posts for approval"),
+        validators=[InputRequired(), NumberRange(min=0, max=1000)],
+        description=_l("How many of a member's first posts a moderator approves. 0: off."),
+        render_kw={"inputmode": "numeric"},
+    )
+    new_member_posts_threshold = IntegerField(
+        _l("Link and image limits apply below this many published posts"),
+        validators=[InputRequired(), NumberRange(min=0, max=10_000)],
+        description=_l("0: no limits."),
+        render_kw={"inputmode": "numeric"},
+    )
+    new_member_max_links = IntegerField(
+        _l("Links per post for new members"),
+        validators=[InputRequired(), NumberRange(min=0, max=100)],
+        render_kw={"inputmode": "numeric"},
+    )
+    new_member_max_images = IntegerField(
+        _l("Images per post for new members"),
+        validators=[InputRequired(), NumberRange(min=0, max=100)],
+        description=_l("Administrators and moderators are never held or limited."),
+        render_kw={"inputmode": "numeric"},
+    )
 
     def values(self) -> dict:
         """The settings to store, keyed like :data:`forum.services.site.SETTING_DEFAULTS`."""
@@ -319,6 +380,14 @@ class SettingsForm(FlaskForm):
             "require_email_confirmation": bool(self.require_email_confirmation.data),
             "default_timezone": self.default_timezone.data,
             "default_locale": self.default_locale.data,
+            "messages_max_recipients": self.messages_max_recipients.data,
+            "messages_new_member_posts": self.messages_new_member_posts.data,
+            "messages_new_member_days": self.messages_new_member_days.data,
+            "messages_new_member_per_day": self.messages_new_member_per_day.data,
+            "new_member_hold_posts": self.new_member_hold_posts.data,
+            "new_member_posts_threshold": self.new_member_posts_threshold.data,
+            "new_member_max_links": self.new_member_max_links.data,
+            "new_member_max_images": self.new_member_max_images.data,
         }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,24 +18,28 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import login_required
+from sqlalchemy import and_, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from forum import plugins
 from forum.extensions import db, limiter
 from forum.markup import quote_source
-from forum.models import Board, Member
+from forum.models import Board, Group, Member, Post, Thread
 from forum.plugin_api import ThreadKind
+from forum.search.text import html_text
 from forum.services import (
+    likes,
     notifications,
     permissions,
     posting,
     reading,
+    safeguards,
     uploads,
     versions,
     view_counts,
     watches,
 )
-from forum.services.errors import NotFound, ServiceError
+from forum.services.errors import NotFound, PermissionDenied, ServiceError
 from forum.web import page_cache
 from forum.web.forms import (
     KIND_FIELD_PREFIX,
@@ -43,18 +48,20 @@ from forum.web.forms import (
     MoveForm,
     thread_composer_form,
 )
-from forum.web.util import draft_posted, form_error, page_arg, viewer
+from forum.web.likes import trust_cards_html
+from forum.web.util import draft_posted, form_error, member_key, page_arg, viewer
 
 bp = Blueprint("main", __name__)
 
 
 def _posting_limit() -> str:
-    return current_app.config["RATELIMIT_POSTING"]
+    """The signed-in member's posting rate: their groups' most generous, else the config's."""
+    return safeguards.posting_rate(viewer())
 
 
-def _member_key() -> str:
-    member = viewer()
-    return f"member:{member.id}" if member else request.remote_addr or "?"
+def _posting_exempt() -> bool:
+    """Administrators and moderators are never rate-limited when posting."""
+    return safeguards.exempt(viewer())
 
 
 @bp.route("/")
@@ -67,18 +74,35 @@ def index():
     return page_cache.store(key, html)
 
 
+_ARG_WORD = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def _word_arg(name: str) -> str:
+    """A short lower-case word from the query string (``?order=``, ``?filter=``), or ""."""
+    value = request.args.get(name, "")
+    return value if _ARG_WORD.match(value) else ""
+
+
 @bp.route("/b/<slug>")
 def board(slug: str):
     member = viewer()
     page = page_arg()
+    chosen = _word_arg("filter")
     # Boards are looked up by slug; the all-content stamp covers whichever board it is.
-    key, html = page_cache.lookup(member, ("board", slug, page), versions.slot("content"))
+    key, html = page_cache.lookup(member, ("board", slug, page, chosen), versions.slot("content"))
     if html is not None:
         return html
     board = posting.get_board(slug, member)
-    permissions.require(member, "read", board.id)
+    if not permissions.can(member, "read", board.id):
+        return _gated_board(board, member, page, chosen)
     moderator = permissions.is_moderator(member, board.id)
-    threads, pages = reading.board_threads(board, page, moderator)
+    filters = plugins.board_filters(board) if plugins.has_impls("forum_board_filters") else []
+    active = next((f for f in filters if f.name == chosen), None)
+    if chosen and active is None:
+        abort(404)
+    threads, pages = reading.board_threads(
+        board, page, moderator, active.where() if active else None
+    )
     if page > pages:
         abort(404)
     html = render_template(
@@ -91,6 +115,9 @@ def board(slug: str):
         marks=reading.read_marks(member, [t.id for t in threads]),
         can_start=permissions.can(member, "start_thread", board.id),
         watch_level=watches.level(member, "board", board.id),
+        moderator=moderator,
+        filters=filters,
+        active_filter=chosen,
     )
     return page_cache.store(key, html)
 
@@ -107,19 +134,23 @@ def _kind_badges(threads: list[reading.ThreadView]) -> dict[int, Any]:
 def thread(thread_id: int):
     member = viewer()
     page = page_arg()
+    order = _word_arg("order")
     app = current_app._get_current_object()
     key, html = page_cache.lookup(
-        member, ("thread", thread_id, page), versions.slot("thread", thread_id)
+        member, ("thread", thread_id, page, order), versions.slot("thread", thread_id)
     )
     if html is not None:
         view_counts.count_view(app, thread_id)
         return html
     notifications.mark_thread_read(member, thread_id)  # no query unless some are unread
-    thread = posting.get_thread(thread_id, member)
+    try:
+        thread = posting.get_thread(thread_id, member)
+    except PermissionDenied:  # a board the viewer may see but not read: the teaser
+        return _thread_teaser(thread_id, member)
     pages = reading.thread_pages(thread)
     if page > pages:
         abort(404)
-    posts = reading.thread_posts(thread, page)
+    posts = reading.thread_posts(thread, page, order)
     moderator = permissions.is_moderator(member, thread.board_id)
     can_reply = permissions.can(member, "reply", thread.board_id) and (
         not thread.is_locked or moderator
@@ -136,18 +167,121 @@ def thread(thread_id: int):
         can_edit=lambda post: posting.can_edit(member, post, thread),
         form=ComposerForm(formdata=None) if can_reply else None,
         watch_level=watches.level(member, "thread", thread.id),
+        liked=likes.liked_post_ids(member, [p.id for p in posts]),
+        trust_cards=trust_cards_html(p.author for p in posts),
     )
     view_counts.count_view(app, thread.id)
     if member is not None and posts:
-        posting.mark_read(member, thread, posts[-1].number)
+        posting.mark_read(member, thread, max(p.number for p in posts))
     return page_cache.store(key, html)
+
+
+#: How much of a gated thread's first post its teaser shows, as plain text.
+TEASER_CHARS = 120
+
+
+def _reader_groups(board_id: int) -> tuple[list[str], bool]:
+    """The names of the groups (other than the built-in ones) that may read the board, and
+    whether every signed-in member may: what the teaser says about who can read it."""
+    names = [
+        name
+        for gid, name, key, is_admin, is_system in db.session.execute(
+            select(Group.id, Group.name, Group.key, Group.is_admin, Group.is_system).order_by(
+                Group.position, Group.id
+            )
+        )
+        if not is_admin
+        and not is_system
+        and key not in ("guest", "member", "moderator")
+        and permissions.group_allows(gid, board_id, "read")
+    ]
+    return names, permissions.group_allows(permissions.group_id("member"), board_id, "read")
+
+
+def _gated_board(board: Board, member: Member | None, page: int, chosen: str):
+    """A board the viewer may see but not read: its threads' titles, authors and dates, and
+    the ``gate`` slot's call to action. Not kept in the page cache (the call to action
+    depends on plugins' data)."""
+    if chosen:
+        abort(404)
+    threads, pages = reading.board_threads(board, page)
+    if page > pages:
+        abort(404)
+    readers, members_read = _reader_groups(board.id)
+    return render_template(
+        "teaser.html",
+        board=board,
+        thread=None,
+        threads=threads,
+        page=page,
+        pages=pages,
+        readers=readers,
+        members_read=members_read,
+        viewer=member,
+    )
+
+
+def _excerpt(html: str | None) -> str:
+    """The first :data:`TEASER_CHARS` characters of a post's HTML as plain text (no images,
+    no markup), with an ellipsis when there is more."""
+    text = html_text(html or "")
+    if len(text) <= TEASER_CHARS:
+        return text
+    return text[:TEASER_CHARS].rstrip() + "…"
+
+
+def _thread_teaser(thread_id: int, member: Member | None):
+    """The teaser of a thread on a board the viewer may see but not read (status 200): its
+    title, author, date and the first lines of its first post as plain text, never the
+    post's HTML or a reply, with the ``gate`` slot's call to action.
+
+    ``posting.get_thread`` has checked that the board is visible; deleted and held threads
+    stay hidden (404), as they are for readers."""
+    row = db.session.execute(
+        select(Thread, Board, Member, Post.html, Post.state, Post.deleted_at)
+        .join(Board, Thread.board_id == Board.id)
+        .join(Member, Thread.author_id == Member.id)
+        .outerjoin(Post, and_(Post.thread_id == Thread.id, Post.number == 1))
+        .where(Thread.id == thread_id)
+    ).first()
+    if row is None:
+        raise NotFound("thread")
+    thread, board, author, html, state, deleted_at = row
+    if thread.deleted_at is not None or thread.held:
+        raise NotFound("thread")
+    set_committed_value(thread, "board", board)
+    shown = state == "published" and deleted_at is None
+    readers, members_read = _reader_groups(board.id)
+    return render_template(
+        "teaser.html",
+        board=board,
+        thread=thread,
+        author=author,
+        excerpt=_excerpt(html) if shown else "",
+        readers=readers,
+        members_read=members_read,
+        viewer=member,
+    )
+
+
+def _to_teaser(thread_id: int):
+    """Where links into a thread the viewer may see but not read lead: its teaser."""
+    return redirect(url_for("main.thread", thread_id=thread_id))
 
 
 @bp.route("/t/<int:thread_id>/last")
 def thread_last(thread_id: int):
-    thread = posting.get_thread(thread_id, viewer())
+    try:
+        thread = posting.get_thread(thread_id, viewer())
+    except PermissionDenied:
+        return _to_teaser(thread_id)
     return redirect(
-        url_for("main.thread", thread_id=thread.id, page=reading.thread_pages(thread) or None)
+        url_for(
+            "main.thread",
+            thread_id=thread.id,
+            page=reading.thread_pages(thread) or None,
+            **reading.number_order_args(thread),
+        )
         + f"#p{thread.last_number}"
     )
 
@@ -155,21 +289,38 @@ def thread_last(thread_id: int):
 @bp.route("/t/<int:thread_id>/unread")
 def thread_unread(thread_id: int):
     member = viewer()
-    thread = posting.get_thread(thread_id, member)
+    try:
+        thread = posting.get_thread(thread_id, member)
+    except PermissionDenied:
+        return _to_teaser(thread_id)
     seen = reading.read_marks(member, [thread.id]).get(thread.id, 0)
     number = min(seen + 1, thread.last_number)
     page = reading.page_of_number(number)
     return redirect(
-        url_for("main.thread", thread_id=thread.id, page=page if page > 1 else None) + f"#p{number}"
+        url_for(
+            "main.thread",
+            thread_id=thread.id,
+            page=page if page > 1 else None,
+            **reading.number_order_args(thread),
+        )
+        + f"#p{number}"
     )
 
 
 @bp.route("/p/<int:post_id>")
 def post(post_id: int):
-    post = posting.get_post(post_id, viewer())
+    try:
+        post = posting.get_post(post_id, viewer())
+    except PermissionDenied:  # the board is visible, not readable: the thread's teaser
+        return _to_teaser(db.session.get(Post, post_id).thread_id)
     page = reading.page_of_number(post.number)
     return redirect(
-        url_for("main.thread", thread_id=post.thread_id, page=page if page > 1 else None)
+        url_for(
+            "main.thread",
+            thread_id=post.thread_id,
+            page=page if page > 1 else None,
+            **reading.number_order_args(post.thread),
+        )
         + f"#p{post.number}"
     )
 
@@ -269,7 +420,7 @@ def _kind_choices(board: Board) -> list[tuple[str, Any, ThreadKind | None]]:
 
 @bp.route("/b/<slug>/new", methods=["GET", "POST"])
 @login_required
-@limiter.limit(_posting_limit, methods=["POST"], key_func=_member_key)
+@limiter.limit(_posting_limit, methods=["POST"], key_func=member_key, exempt_when=_posting_exempt)
 def new_thread(slug: str):
     # The kind comes from ?kind= (the chooser's links) or, on POST, the form's hidden field.
     member = viewer()
@@ -284,6 +435,8 @@ def new_thread(slug: str):
         kind_error = _("This board does not allow this kind of thread.")
         kind = choices[0][0] if choices else "discussion"
     spec = kinds.get(kind)
+    if kind_error is None and spec is not None and spec.compose_url is not None:
+        return redirect(spec.compose_url(board))  # the plugin's own composer
     form = thread_composer_form(kind, spec.fields if spec else ())
     if kind_error is None and form.validate_on_submit():
         raw = (
@@ -303,6 +456,8 @@ def new_thread(slug: str):
             kind_fields=raw,
         )
         if thread is not None:
+            if thread.held:
+                flash(_("Your post is waiting for approval by a moderator."), "info")
             return redirect(url_for("main.thread", thread_id=thread.id))
     html = render_template(
         "composer.html",
@@ -320,7 +475,7 @@ def new_thread(slug: str):
 
 @bp.route("/t/<int:thread_id>/reply", methods=["GET", "POST"])
 @login_required
-@limiter.limit(_posting_limit, methods=["POST"], key_func=_member_key)
+@limiter.limit(_posting_limit, methods=["POST"], key_func=member_key, exempt_when=_posting_exempt)
 def reply(thread_id: int):
     member = viewer()
     thread = posting.get_thread(thread_id, member)
@@ -333,7 +488,12 @@ def reply(thread_id: int):
                 quoted = posting.get_post(quote_id, member)
             except NotFound:
                 quoted = None
-            if quoted is not None and quoted.thread_id == thread.id and quoted.deleted_at is None:
+            if (
+                quoted is not None
+                and quoted.thread_id == thread.id
+                and quoted.deleted_at is None
+                and quoted.state == "published"
+            ):
                 author = db.session.get(Member, quoted.author_id)
                 form.body.data = quote_source(author.username, quoted.source)
     elif form.validate_on_submit():
@@ -341,6 +501,8 @@ def reply(thread_id: int):
             form, member, thread.board_id, lambda body: posting.reply(member, thread, body)
         )
         if post is not None:
+            if post.state == "held":
+                flash(_("Your post is waiting for approval by a moderator."), "info")
             return redirect(url_for("main.post", post_id=post.id))
     return render_template(
         "composer.html", form=form, board=thread.board, thread=thread, mode="reply"

@@ -13,7 +13,7 @@ from forum.extensions import limiter
 from forum.services import notifications, posting, watches
 from forum.services.errors import ServiceError
 from forum.web.forms import ActionForm
-from forum.web.util import page_arg, safe_next, viewer
+from forum.web.util import member_key, page_arg, safe_next, viewer
 
 bp = Blueprint("notifications", __name__)
 
@@ -22,11 +22,6 @@ WRITE_LIMIT = "60 per minute"
 
 #: The form's ``level`` values: watch, mute, or neither ("").
 LEVELS = {"watching": "watching", "muted": "muted", "": None}
-
-
-def _member_key() -> str:
-    member = viewer()
-    return f"member:{member.id}" if member else request.remote_addr or "?"
 
 
 def _check_form() -> None:
@@ -47,7 +42,7 @@ def index():
 
 @bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
 @login_required
-@limiter.limit(WRITE_LIMIT, key_func=_member_key)
+@limiter.limit(WRITE_LIMIT, key_func=member_key)
 def mark_read(notification_id: int):
     _check_form()
     notifications.mark_read(viewer(), notification_id)
@@ -56,7 +51,7 @@ def mark_read(notification_id: int):
 
 @bp.route("/notifications/read-all", methods=["POST"])
 @login_required
-@limiter.limit(WRITE_LIMIT, key_func=_member_key)
+@limiter.limit(WRITE_LIMIT, key_func=member_key)
 def mark_all_read():
     _check_form()
     notifications.mark_all_read(viewer())
@@ -91,7 +86,7 @@ def _save_watch(save: Callable[[str | None], object], back: str):
 
 @bp.route("/t/<int:thread_id>/watch", methods=["POST"])
 @login_required
-@limiter.limit(WRITE_LIMIT, key_func=_member_key)
+@limiter.limit(WRITE_LIMIT, key_func=member_key)
 def watch_thread(thread_id: int):
     _check_form()
     member = viewer()
@@ -104,7 +99,7 @@ def watch_thread(thread_id: int):
 
 @bp.route("/b/<slug>/watch", methods=["POST"])
 @login_required
-@limiter.limit(WRITE_LIMIT, key_func=_member_key)
+@limiter.limit(WRITE_LIMIT, key_func=member_key)
 def watch_board(slug: str):
     _check_form()
     member = viewer()

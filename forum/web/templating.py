@@ -154,8 +154,9 @@ def nav_items() -> list:
 
 
 def trust_facts(member) -> list:
-    """The trust facts enabled plugins supply about ``member`` (label, value, hint)."""
-    return plugins.trust_facts(member)
+    """The trust facts enabled plugins supply about ``member`` (label, value, hint); the
+    whole card, the core's facts included, is the ``trust_card(member)`` global."""
+    return plugins.trust_facts([member]).get(member.id, [])
 
 
 def kind_label(kind: str):

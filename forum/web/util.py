@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort, flash, request, session
+from flask import abort, current_app, flash, request, session
 from flask_login import current_user
 from wtforms import Form
 
+from forum.extensions import limiter
 from forum.models import Member
 from forum.services.errors import ServiceError
 
@@ -66,3 +67,16 @@ def draft_posted() -> None:
 def pop_posted_draft() -> str | None:
     """The draft key :func:`draft_posted` stored, once."""
     return session.pop("clear_draft", None) if "clear_draft" in session else None
+
+
+def member_key() -> str:
+    """The rate-limit key of a request: the signed-in member (their limits follow them
+    from address to address), else the client's address."""
+    member = viewer()
+    return f"member:{member.id}" if member else request.remote_addr or "?"
+
+
+def config_limit(key: str):
+    """Decorator: limit a view's POSTs per member to the rate in ``app.config[key]`` (read
+    on each request, so a changed setting applies at once)."""
+    return limiter.limit(lambda: current_app.config[key], methods=["POST"], key_func=member_key)

@@ -11,7 +11,6 @@ horizontal overflow and raised no JavaScript error.
 from __future__ import annotations
 
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -142,29 +141,36 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
         server.server_close()
 
 
+#: One Playwright and one chromium per test process, however many modules import these
+#: fixtures (a plugin's journey does, from plugins/<name>/tests): Playwright's sync API
+#: refuses to start twice in one process. ``users`` counts the fixtures holding it.
+_SHARED_BROWSER: dict = {"users": 0}
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    shared = _SHARED_BROWSER
+    if not shared["users"]:
+        shared["playwright"] = sync_playwright().start()
+        shared["browser"] = shared["playwright"].chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+    shared["users"] += 1
+    try:
+        yield shared["browser"]
+    finally:
+        shared["users"] -= 1
+        if not shared["users"]:
+            shared.pop("browser").close()
+            shared.pop("playwright").stop()
 
 
 @pytest.fixture(params=list(VIEWPORTS), scope="session")
 def viewport(request) -> str:
     """``"phone"`` or ``"desktop"``: every test using it runs on both."""
     return request.param
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _clean_artifacts():
-    if ARTIFACTS.exists():
-        shutil.rmtree(ARTIFACTS)
-    yield
 
 
 @pytest.fixture

@@ -12,12 +12,14 @@ import click
 from flask import Blueprint, render_template
 from flask.cli import with_appcontext
 from markupsafe import Markup
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from forum.extensions import db
+from forum.models import Post, Thread
 from forum.plugin_api import (
     AdminPage,
+    BoardFilter,
     KindField,
     NavItem,
     NotificationKind,
@@ -43,8 +45,12 @@ META = PluginMeta(
 
 #: What the after-hooks saw, in order: (hook, detail).
 EVENTS: list[tuple[str, object]] = []
-#: ``on``: the render hooks raise; ``after``: ``forum_post_created`` raises.
-SAMPLE_RAISE = {"on": False, "after": False}
+#: ``on``: the render hooks raise; ``after``: ``forum_post_created`` raises; ``trust``:
+#: ``"list"`` makes ``forum_trust_facts`` return a list instead of a dict, ``"sql"`` run a
+#: query that fails.
+SAMPLE_RAISE = {"on": False, "after": False, "trust": ""}
+#: The member ids ``forum_trust_facts`` was called with, one tuple per call.
+TRUST_CALLS: list[tuple[int, ...]] = []
 
 
 class SampleNote(db.Model):
@@ -125,7 +131,35 @@ def forum_thread_kinds():
             on_create=_save,
             template="sample/note_head.html",
             load=_load,
-        )
+            post_order=_order,
+        ),
+        # A kind with its own composer page: the core's sends members there.
+        ThreadKind("memo", "Memo", compose_url=lambda board: f"/sample/memo?board={board.slug}"),
+    ]
+
+
+def _order(thread, page, per_page, order):
+    """Notes can be read newest first (``?order=reverse``); anything else: by number."""
+    if SAMPLE_RAISE.get("order"):
+        raise RuntimeError("sample post_order failed on purpose")
+    if order != "reverse":
+        return None
+    return db.session.execute(
+        select(Post.id)
+        .where(Post.thread_id == thread.id)
+        .order_by(Post.number.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).scalars()
+
+
+@hookimpl
+def forum_board_filters(board):
+    if "note" not in board.kinds:
+        return None
+    return [
+        BoardFilter("sample_notes", "Notes only", lambda: Thread.kind == "note"),
+        "not a filter",  # logged and left out
     ]
 
 
@@ -227,10 +261,28 @@ def forum_template_slot(slot, context):
 
 
 @hookimpl
-def forum_trust_facts(member):
+def forum_trust_facts(members):
     if SAMPLE_RAISE["on"]:
         raise RuntimeError("sample facts failed on purpose")
-    return [TrustFact("Sample fact", member.post_count)]
+    TRUST_CALLS.append(tuple(m.id for m in members))
+    if SAMPLE_RAISE["trust"] == "list":  # the shape of the old per-member hook: refused
+        return [TrustFact("Sample fact", 0)]
+    if SAMPLE_RAISE["trust"] == "sql":  # a failing query (aborts the transaction on PostgreSQL)
+        db.session.execute(text("SELECT no_such_column FROM sample_note"))
+    # Batched as the hook asks: one query for every member on the page.
+    notes = dict(
+        db.session.execute(
+            select(Thread.author_id, func.count(SampleNote.id))
+            .join(Thread, SampleNote.thread_id == Thread.id)
+            .where(Thread.author_id.in_([m.id for m in members]))
+            .group_by(Thread.author_id)
+        ).all()
+    )
+    facts = {m.id: [TrustFact("Sample fact", m.post_count)] for m in members}
+    for member_id, count in notes.items():
+        facts[member_id].append(TrustFact("Sample notes", count, "Notes written", order=110))
+    facts[-1] = [TrustFact("Nobody's fact", 1)]  # not a member on the page: dropped
+    return facts
 
 
 @hookimpl
