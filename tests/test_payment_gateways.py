@@ -34,9 +34,9 @@ from forum.models import Member
 from forum.models.base import utcnow
 from forum.models.payments import PaymentEvent, PaymentOrder, PaymentRefund
 from forum.payments.alipay import SANDBOX_GATEWAY, AlipayProvider
-from forum.payments.base import IncomingRequest, ProviderError, SignatureError
+from forum.payments.base import GatewayUnreachable, IncomingRequest, ProviderError, SignatureError
 from forum.payments.stripe_gateway import StripeProvider
-from forum.payments.wechatpay import GatewayUnreachable, WeChatPayProvider
+from forum.payments.wechatpay import WeChatPayProvider
 from forum.services import payments
 from forum.services.errors import ServiceError
 from forum.testing import race

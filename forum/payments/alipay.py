@@ -30,13 +30,16 @@ from flask_babel import lazy_gettext as _l
 
 from forum.payments.base import (
     Checkout,
+    GatewayUnreachable,
     IncomingRequest,
     Notification,
     ProviderError,
     SignatureError,
+    out_refund_no,
     secret_field,
+    setting,
+    unavailable,
 )
-from forum.payments.wechatpay import GatewayUnreachable, out_refund_no, setting, unavailable
 from forum.plugin_api import Field
 
 GATEWAY = "https://openapi.alipay.com/gateway.do"

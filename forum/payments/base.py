@@ -13,22 +13,32 @@ Providers never change orders: :mod:`forum.services.payments` does, under its ro
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
+
+from flask_babel import gettext as _
 
 from forum.plugin_api import Field
 
 __all__ = [
     "CHECKOUT_KINDS",
     "Checkout",
+    "GatewayUnreachable",
     "IncomingRequest",
     "Notification",
     "Provider",
     "ProviderError",
     "SignatureError",
     "WithoutGateway",
+    "header",
+    "out_refund_no",
     "secret_field",
+    "setting",
+    "unavailable",
 ]
 
 #: What :attr:`Checkout.kind` may be.
@@ -148,3 +158,53 @@ class WithoutGateway:
     ) -> str:
         """The owner gives the money back by hand; recorded as done (no refund id)."""
         return ""
+
+
+_OUT_NO = re.compile(r"[0-9A-Za-z_\-|*@]{1,64}")
+
+
+# Helpers the gateway modules share.
+
+
+class GatewayUnreachable(ConnectionError):
+    """The gateway could not be reached, failed (5xx), or sent an answer that does not
+    verify: whether it did what was asked is unknown (a refund may have happened; ask again
+    with the same key). Unlike :class:`ProviderError`, which is a
+    verified refusal (nothing happened)."""
+
+
+def setting(settings: Mapping[str, Any], name: str) -> str:
+    """A setting as stripped text ("" when unset)."""
+    return str(settings.get(name) or "").strip()
+
+
+def header(headers: Mapping[str, str], name: str) -> str:
+    """A request header by name, whatever its case ("" when absent)."""
+    wanted = name.lower()
+    return next((str(v).strip() for k, v in headers.items() if str(k).lower() == wanted), "")
+
+
+def unavailable(
+    module: str, package: str, settings: Mapping[str, Any] | None, fields: Sequence[Field]
+) -> str | None:
+    """Why a gateway cannot be used: its SDK ``module`` is not installed, or (with settings)
+    a required or secret field of ``fields`` is empty. None when it can."""
+    if importlib.util.find_spec(module) is None:
+        return _("The %(package)s package is not installed.", package=package)
+    if settings is None:
+        return None
+    missing = [
+        str(field.label)
+        for field in fields
+        if (field.required or field.type == "secret") and not setting(settings, field.name)
+    ]
+    if missing:
+        return _("Settings missing: %(names)s.", names=", ".join(missing))
+    return None
+
+
+def out_refund_no(refund_key: str) -> str:
+    """The refund key as WeChat Pay accepts it (≤ 64 of ``0-9A-Za-z_-|*@``; else a digest)."""
+    if _OUT_NO.fullmatch(refund_key):
+        return refund_key
+    return "R" + hashlib.sha256(refund_key.encode()).hexdigest()[:40]

@@ -26,13 +26,16 @@ from flask_babel import lazy_gettext as _l
 
 from forum.payments.base import (
     Checkout,
+    GatewayUnreachable,
     IncomingRequest,
     Notification,
     ProviderError,
     SignatureError,
+    header,
     secret_field,
+    setting,
+    unavailable,
 )
-from forum.payments.wechatpay import GatewayUnreachable, header, setting, unavailable
 from forum.plugin_api import Field
 
 #: Seconds a webhook's signature stays good (Stripe's default).

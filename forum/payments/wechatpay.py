@@ -19,12 +19,9 @@ Settings may carry ``api_base`` (not an admin field) to send the API calls elsew
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import json
-import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -36,11 +33,16 @@ from flask_babel import lazy_gettext as _l
 
 from forum.payments.base import (
     Checkout,
+    GatewayUnreachable,
     IncomingRequest,
     Notification,
     ProviderError,
     SignatureError,
+    header,
+    out_refund_no,
     secret_field,
+    setting,
+    unavailable,
 )
 from forum.plugin_api import Field
 
@@ -55,54 +57,6 @@ HEADERS = (
     "Wechatpay-Serial",
     "Wechatpay-Signature-Type",
 )
-_OUT_NO = re.compile(r"[0-9A-Za-z_\-|*@]{1,64}")
-
-
-# Helpers the three gateway modules share (alipay.py and stripe_gateway.py import them).
-
-
-class GatewayUnreachable(ConnectionError):
-    """The gateway could not be reached, failed (5xx), or sent an answer that does not
-    verify: whether it did what was asked is unknown (a refund may have happened; ask again
-    with the same key). Unlike :class:`~forum.payments.base.ProviderError`, which is a
-    verified refusal (nothing happened)."""
-
-
-def setting(settings: Mapping[str, Any], name: str) -> str:
-    """A setting as stripped text ("" when unset)."""
-    return str(settings.get(name) or "").strip()
-
-
-def header(headers: Mapping[str, str], name: str) -> str:
-    """A request header by name, whatever its case ("" when absent)."""
-    wanted = name.lower()
-    return next((str(v).strip() for k, v in headers.items() if str(k).lower() == wanted), "")
-
-
-def unavailable(
-    module: str, package: str, settings: Mapping[str, Any] | None, fields: Sequence[Field]
-) -> str | None:
-    """Why a gateway cannot be used: its SDK ``module`` is not installed, or (with settings)
-    a required or secret field of ``fields`` is empty. None when it can."""
-    if importlib.util.find_spec(module) is None:
-        return _("The %(package)s package is not installed.", package=package)
-    if settings is None:
-        return None
-    missing = [
-        str(field.label)
-        for field in fields
-        if (field.required or field.type == "secret") and not setting(settings, field.name)
-    ]
-    if missing:
-        return _("Settings missing: %(names)s.", names=", ".join(missing))
-    return None
-
-
-def out_refund_no(refund_key: str) -> str:
-    """The refund key as WeChat Pay accepts it (≤ 64 of ``0-9A-Za-z_-|*@``; else a digest)."""
-    if _OUT_NO.fullmatch(refund_key):
-        return refund_key
-    return "R" + hashlib.sha256(refund_key.encode()).hexdigest()[:40]
 
 
 def platform_key(settings: Mapping[str, Any]) -> tuple[str, str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 from urllib.parse import parse_qsl
 
+import segno
 from flask import (
     Blueprint,
     Response,
@@ -87,13 +88,9 @@ def order_status_label(status: str) -> str:
 
 
 @bp.app_template_global("qr_svg")
-def qr_svg(text: str) -> Markup | None:
-    """Templates: ``text`` (a gateway's payment link) as an SVG QR code to scan, or None
-    when the ``segno`` package is not installed (the page then shows the link only)."""
-    try:
-        import segno
-    except ImportError:
-        return None
+def qr_svg(text: str) -> Markup:
+    """Templates: ``text`` (a gateway's payment link) as an SVG QR code to scan (segno is
+    one of the core's requirements)."""
     buffer = io.BytesIO()
     segno.make(text, error="m").save(
         buffer, kind="svg", scale=6, border=2, xmldecl=False, svgclass="payment-qr-code"
