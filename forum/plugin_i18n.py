@@ -34,6 +34,13 @@ from babel.messages.pofile import read_po
 from forum.i18n_tool import KEYWORDS, _catalog, _mo_bytes, _po_bytes, to_hant
 
 METHODS = [("*.py", "python"), ("templates/**.html", "jinja2")]
+_HANS_PO = "zh_Hans/LC_MESSAGES/messages.po"
+CORE_PO = Path(__file__).resolve().parent / "translations" / _HANS_PO
+
+
+def _read_po(path: Path) -> Catalog:
+    with path.open("rb") as fh:
+        return read_po(fh, locale="zh_Hans")
 
 
 def _complete(strings: str | tuple | list) -> bool:
@@ -134,6 +141,42 @@ class PluginCatalogues:
             if not path.exists() or path.read_bytes() != data
         ]
 
+    def core_differences(self) -> dict[str, tuple[object, object]]:
+        """Messages the core translates too, worded differently here: msgid → (the core's
+        wording, this plugin's). The forum merges every plugin's catalogue over the core's,
+        one entry per msgid, so a different wording would change the core's pages too."""
+        core = _read_po(CORE_PO)
+        differ = {}
+        for message in self._read("zh_Hans"):
+            theirs = core.get(message.id) if message.id else None
+            if theirs is not None and theirs.string and message.string != theirs.string:
+                differ[message.id] = (theirs.string, message.string)
+        return differ
+
+    def shared_with_core(self) -> int:
+        """How many of this plugin's messages the core translates too."""
+        core = _read_po(CORE_PO)
+        return sum(
+            1
+            for m in self._read("zh_Hans")
+            if m.id and core.get(m.id) is not None and core.get(m.id).string
+        )
+
+    def plugin_differences(self) -> dict[tuple[str, object], tuple[object, object]]:
+        """Messages other plugins beside this one (``plugins/*``) translate differently:
+        (their folder, msgid) → (their wording, this plugin's). Merged catalogues would
+        show one plugin's wording on both plugins' pages."""
+        mine = self._read("zh_Hans")
+        differ = {}
+        for other in sorted(self.package.parent.glob(f"*/translations/{_HANS_PO}")):
+            if other.resolve() == self._path("zh_Hans").resolve():
+                continue
+            for message in _read_po(other):
+                found = mine.get(message.id) if message.id else None
+                if found is not None and message.string and found.string != message.string:
+                    differ[(other.parts[-5], message.id)] = (message.string, found.string)
+        return differ
+
     def update(self) -> None:
         """Write the catalogues."""
         for path, data in self.build().items():
@@ -145,6 +188,14 @@ class PluginCatalogues:
         if "--check" in argv:
             problems = [f"untranslated: {m}" for m in self.untranslated()]
             problems += [f"stale: {p}" for p in self.stale()]
+            problems += [
+                f"worded unlike the core's: {m!r}: {theirs!r} there, {ours!r} here"
+                for m, (theirs, ours) in self.core_differences().items()
+            ]
+            problems += [
+                f"worded unlike {where}'s: {m!r}: {theirs!r} there, {ours!r} here"
+                for (where, m), (theirs, ours) in self.plugin_differences().items()
+            ]
             print("\n".join(problems) or "translations are complete and up to date")
             return 1 if problems else 0
         self.update()

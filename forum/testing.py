@@ -453,6 +453,21 @@ def web(app, login):
 
 
 @pytest.fixture
+def chinese(app, login):
+    """``chinese(member=None, lang="zh_Hans")`` → a test client that asks for that locale
+    (``zh_Hans`` or ``zh_Hant``), signed in as ``member``."""
+
+    def make(member=None, lang: str = "zh_Hans") -> FlaskClient:
+        client = app.test_client()
+        client.set_cookie("lang", lang)
+        if member is not None:
+            login(client, member)
+        return client
+
+    return make
+
+
+@pytest.fixture
 def csrf_on(app):
     """``csrf_on()`` checks CSRF tokens from then on, as production does (the test app
     switches the check off; signing in through ``login`` happens before)."""
