@@ -27,6 +27,52 @@ PASSWORD = "correct-horse-9"
 FAST_PASSWORD_HASH = "pbkdf2:sha256:1000"
 
 
+def _reuse_url_builders() -> None:
+    """Build each URL rule's builder function once per process, not once per test app.
+
+    Every test makes its own app, and Werkzeug compiles two Python functions (through
+    ``ast`` and ``compile``) for each of the forum's ~170 URL rules when a blueprint is
+    registered: most of the time it takes to make an app. The function depends only on the
+    rule's text, its parts and its defaults (it reads converters from the rule it is bound
+    to), so one compiled function serves every app's copy of the rule. Left alone when the
+    Werkzeug internals it relies on are not there.
+    """
+    from werkzeug.routing.rules import Rule
+
+    original = getattr(Rule, "_compile_builder", None)
+    if original is None or getattr(original, "_forum_cached", False):
+        return
+    cache: dict[tuple, Callable] = {}
+
+    def compile_builder(self, append_unknown: bool = True):
+        try:
+            defaults = self.defaults or {}
+            resolved = tuple(
+                (name, self._converters[name].to_url(defaults[name]))
+                for dynamic, name in self._trace
+                if dynamic and name in defaults
+            )
+            key = (
+                self.rule,
+                tuple(self._trace),
+                tuple(str(k) for k in defaults),
+                resolved,
+                append_unknown,
+            )
+        except (AttributeError, KeyError, TypeError):
+            return original(self, append_unknown)
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = original(self, append_unknown)
+        return found
+
+    compile_builder._forum_cached = True  # type: ignore[attr-defined]
+    Rule._compile_builder = compile_builder  # type: ignore[method-assign]
+
+
+_reuse_url_builders()
+
+
 def _postgres_url() -> str | None:
     return os.environ.get("FORUM_TEST_DATABASE_URL") or None
 
