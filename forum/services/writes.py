@@ -35,3 +35,17 @@ def upsert_insert() -> Any:
     """The ``insert`` construct of the session's database, the one with
     ``on_conflict_do_nothing`` / ``on_conflict_do_update`` (SQLite's or PostgreSQL's)."""
     return sqlite_insert if db.session.connection().dialect.name == "sqlite" else postgresql_insert
+
+
+def locked_row(model: Any, *where: Any) -> Any | None:
+    """The one row of ``model`` matching ``where``, locked for this transaction (``SELECT …
+    FOR UPDATE OF`` its table; on SQLite call :func:`begin_write` first) and read afresh;
+    None when there is none."""
+    from sqlalchemy import select
+
+    return db.session.execute(
+        select(model)
+        .where(*where)
+        .with_for_update(of=model)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()

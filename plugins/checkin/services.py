@@ -49,7 +49,7 @@ from forum.models.base import utcnow
 from forum.plugin_api import plugin_settings
 from forum.services import notifications, permissions, points, site
 from forum.services.errors import NotFound, PermissionDenied, ServiceError
-from forum.services.paging import page_count
+from forum.services.paging import Page, page_count
 from forum.services.writes import begin_write, upsert_insert
 
 from . import settlement
@@ -134,17 +134,6 @@ def _local_midnight_utc(day: date, zone: ZoneInfo) -> datetime:
 
 
 # -- reading -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a list: its ``items``, the page number, the number of pages (at least
-    1) and how many there are in all."""
-
-    items: list
-    page: int
-    pages: int
-    total: int
 
 
 @dataclass(frozen=True)

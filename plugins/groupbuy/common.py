@@ -9,14 +9,12 @@ from typing import Any
 
 from flask import url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
 from werkzeug.routing import BuildError
 
-from forum.extensions import db
 from forum.plugin_api import plugin_settings
 from forum.services.errors import NotFound, PermissionDenied, ServiceError
-from forum.services.paging import page_count
-from forum.services.writes import begin_write
+from forum.services.paging import paginate
+from forum.services.writes import begin_write, locked_row
 
 PLUGIN = "groupbuy"
 KIND = "groupbuy"
@@ -115,23 +113,13 @@ def locked(model: Any, *where: Any) -> Any | None:
     """The one ``model`` row matching ``where``, locked for this transaction (SQLite's write
     lock through ``begin_write``, PostgreSQL's ``FOR UPDATE``) and read afresh."""
     begin_write()
-    return db.session.execute(
-        select(model)
-        .where(*where)
-        .with_for_update(of=model)
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    return locked_row(model, *where)
 
 
 def paged(query: Any, page: int, per_page: int = PER_PAGE) -> tuple[list, int]:
     """One page of the ORM ``query``'s rows and the number of pages."""
-    total = db.session.execute(
-        select(func.count()).select_from(query.order_by(None).subquery())
-    ).scalar_one()
-    pages = page_count(total, per_page)
-    page = min(max(1, int(page or 1)), pages)
-    rows = list(db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).scalars())
-    return rows, pages
+    found = paginate(query, page, per_page)
+    return found.items, found.pages
 
 
 def touch(campaign: Any, *, listings: bool = False) -> None:
